@@ -1,0 +1,173 @@
+"""One settings module, driven by the environment (and a local, git-ignored `.env`).
+
+Every knob that differs between a laptop, CI and production is an environment variable; nothing secret
+lives in the repository. `make run` writes a `.env` with fresh random keys on first use.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines into os.environ without overriding what the environment already says."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+_load_dotenv(BASE_DIR / ".env")
+
+
+def env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ImproperlyConfigured(f"环境变量 {name} 未设置（运行 make run 会自动生成 .env）")
+    return value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = [h for h in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+VAR_DIR = Path(env("DANGJIAN_VAR_DIR", str(BASE_DIR / "var")))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "dangjian.core",
+    "dangjian.audit",
+    "dangjian.orgs",
+    "dangjian.accounts",
+    "dangjian.members",
+    "dangjian.api",
+    "dangjian.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dangjian.accounts.middleware.ApiTokenMiddleware",
+    "dangjian.accounts.middleware.ScopeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dangjian.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dangjian.web.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# SQLite in WAL mode by default; DATABASE_URL switches to PostgreSQL.
+# CONN_MAX_AGE is always set: without persistent connections PostgreSQL pages are several times slower.
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'dangjian.sqlite3'}"
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of failing mid-transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA busy_timeout=20000; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-64000;"
+        ),
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the 30 minutes restart with every request
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "WARNING")},
+}
+
+# --- Personal-data protection -------------------------------------------------------------------
+# Field keys: "id:base64key" pairs, comma separated, the first encrypts, all decrypt (rotation).
+DANGJIAN_FIELD_KEYS = env("DANGJIAN_FIELD_KEYS")
+# Key of the keyed hash (HMAC-SHA256) that makes encrypted ID numbers and phones searchable by exact value.
+DANGJIAN_LOOKUP_KEY = env("DANGJIAN_LOOKUP_KEY")
+
+# --- Rules that are local practice or unverified (DOMAIN-RULES 【U】/【L】): settings, not code -------
+DANGJIAN_RULES = {
+    # DOMAIN-RULES §6: warn when a committee's term ends within this many months.
+    "term_warning_months": int(env("DANGJIAN_TERM_WARNING_MONTHS", "6")),
+    "branch_min_full_members": 3,  # 支部工作条例 第四条
+    "branch_max_members": 50,  # 支部工作条例 第四条
+    "general_branch_min_members": 50,  # 党和国家机关基层组织工作条例 第六条
+    "general_branch_max_members": 100,
+    "primary_committee_min_members": 100,  # 同上 第五条
+}
+
+# Imports: the biggest file a worker may upload, and how many rows one import may hold.
+DANGJIAN_IMPORT_MAX_BYTES = int(env("DANGJIAN_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+DANGJIAN_IMPORT_MAX_ROWS = int(env("DANGJIAN_IMPORT_MAX_ROWS", "200000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = DANGJIAN_IMPORT_MAX_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = DANGJIAN_IMPORT_MAX_BYTES
+
+DANGJIAN_DISTRICT_NAME = env("DANGJIAN_DISTRICT_NAME", "示范区")

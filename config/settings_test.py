@@ -1,0 +1,13 @@
+"""Test overrides: fixed, obviously fake keys and fast hashing; the database still comes from DATABASE_URL."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DANGJIAN_FIELD_KEYS", "t1:dGVzdC1rZXktMzItYnl0ZXMtbG9uZy4uLi4uLi4uLi4=")
+os.environ.setdefault("DANGJIAN_LOOKUP_KEY", "test-lookup-key")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+
+from config.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production uses Argon2
+DEBUG = False

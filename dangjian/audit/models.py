@@ -1,0 +1,88 @@
+"""The append-only, hash-chained audit log (ARCHITECTURE §7).
+
+No update or delete path exists: the model refuses them, the queryset refuses them, and database
+triggers (migration 0002) refuse them for anyone going round Django. Each entry's hash covers its own
+content and the previous entry's hash, so an edit made with raw SQL is found by `audit_verify`.
+"""
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("审计日志只能追加，不能修改")
+
+    def delete(self):
+        raise AppendOnlyError("审计日志只能追加，不能删除")
+
+
+class AuditEntry(models.Model):
+    created_at = models.DateTimeField("时间", db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", db_constraint=False,
+    )
+    actor_label = models.CharField("操作人", max_length=150)
+    action = models.CharField("操作", max_length=80, db_index=True)
+    target_type = models.CharField("对象类型", max_length=60, blank=True)
+    target_id = models.CharField("对象编号", max_length=40, blank=True)
+    target_label = models.CharField("对象", max_length=200, blank=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+    source = models.CharField("来源", max_length=10)
+    ip = models.CharField("IP地址", max_length=45, blank=True)
+    success = models.BooleanField("成功", default=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "审计记录"
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["actor", "created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("审计日志只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("审计日志只能追加，不能删除")
+
+    def payload(self) -> dict:
+        """The hashed content. Its keys and formats are frozen: changing them breaks every old link."""
+        return {
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "actor_label": self.actor_label,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "target_label": self.target_label,
+            "changes": self.changes,
+            "source": self.source,
+            "ip": self.ip,
+            "success": self.success,
+        }
+
+    def compute_hash(self) -> str:
+        body = json.dumps(self.payload(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256((self.prev_hash + body).encode("utf-8")).hexdigest()
+
+
+class ChainHead(models.Model):
+    """One row holding the newest hash. Locking it serialises appends, so the chain never forks."""
+
+    last_hash = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)

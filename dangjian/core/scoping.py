@@ -1,0 +1,144 @@
+"""Scoping that cannot be forgotten (ARCHITECTURE §5).
+
+A `Scope` says which subtrees of the organisation tree (and which member's own rows) the current actor
+may see. It lives in a context variable opened once per entry point: the middleware for pages and the
+API, `system_scope()` for jobs and commands. The default manager of every scoped model filters by the
+active scope and **raises `ScopeError` when none is active**, so a forgotten filter is a crash in tests,
+not a leak in production.
+
+Subtrees are materialised paths; a subtree is the half-open range `[path, path + "~")`. "~" sorts after
+every path character (0-9, A-Z), so the range holds exactly the node and its descendants, and both
+SQLite and PostgreSQL answer it from the path index (SQLite ignores the index for `LIKE 'p%'`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Q
+
+PATH_END = "~"
+
+
+class ScopeError(RuntimeError):
+    """A scoped model was queried with no scope active: a programming error, never a user error."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    subtrees: tuple[str, ...] = ()  # data of these subtrees is visible
+    directory: tuple[str, ...] | None = None  # organisation names visible (defaults to `subtrees`)
+    member_id: int | None = None  # a member's own rows (self-service)
+    everything: bool = False  # system jobs and commands only
+    reason: str = ""
+
+    @property
+    def directory_paths(self) -> tuple[str, ...]:
+        return self.subtrees if self.directory is None else self.directory
+
+    def covers_path(self, path: str) -> bool:
+        return self.everything or any(path.startswith(p) for p in self.subtrees)
+
+
+_active: ContextVar[Scope | None] = ContextVar("dangjian_scope", default=None)
+
+
+def current_scope() -> Scope:
+    scope = _active.get()
+    if scope is None:
+        raise ScopeError("没有激活的数据范围：页面、接口、任务和命令必须先打开 scope。")
+    return scope
+
+
+def has_scope() -> bool:
+    return _active.get() is not None
+
+
+@contextlib.contextmanager
+def scope(active: Scope):
+    token = _active.set(active)
+    try:
+        yield active
+    finally:
+        _active.reset(token)
+
+
+def system_scope(reason: str):
+    """The escape hatch for system work (jobs, commands, migrations). Say why at every use."""
+    if not reason:
+        raise ValueError("system_scope needs a reason")
+    return scope(Scope(everything=True, reason=reason))
+
+
+@contextlib.contextmanager
+def no_scope():
+    token = _active.set(None)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+def subtree_q(field: str, paths: tuple[str, ...] | list[str]) -> Q:
+    """Rows whose `field` lies in any of the subtrees: an OR of index ranges, never `startswith`."""
+    q = Q(pk__in=[])
+    for p in collapse_paths(paths):
+        q |= Q(**{f"{field}__gte": p, f"{field}__lt": p + PATH_END})
+    return q
+
+
+def collapse_paths(paths) -> list[str]:
+    """Drop paths already covered by an ancestor in the list (a grant on 区委 covers one on a branch)."""
+    kept: list[str] = []
+    for p in sorted(set(paths)):
+        if not kept or not p.startswith(kept[-1]):
+            kept.append(p)
+    return kept
+
+
+class ScopedQuerySet(models.QuerySet):
+    pass
+
+
+class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
+    """Default manager of scoped models: filters by the active scope, raises without one."""
+
+    def get_queryset(self):
+        return restrict(super().get_queryset(), self.model, current_scope())
+
+
+class UnscopedManager(models.Manager):
+    """Explicit escape hatch (`Model.unscoped`): global uniqueness checks, system jobs. Justify each use."""
+
+
+def restrict(qs, model, active: Scope):
+    if active.everything:
+        return qs
+    meta = model.ScopeMeta
+    paths = active.directory_paths if getattr(meta, "directory", False) else active.subtrees
+    q = subtree_q(meta.path, paths) if paths else Q(pk__in=[])
+    if active.member_id is not None and getattr(meta, "member", None):
+        q |= Q(**{meta.member: active.member_id})
+    return qs.filter(q)
+
+
+class ScopedModel(models.Model):
+    """Base of every model whose rows belong to an organisation.
+
+    Subclasses declare `class ScopeMeta: path = "org_path"` (the field holding the organisation path)
+    and optionally `member = "member_id"` (the rows a member may see of their own).
+    """
+
+    objects = ScopedManager()
+    unscoped = UnscopedManager()
+
+    class Meta:
+        abstract = True
+        base_manager_name = "unscoped"  # related-object access from an already-scoped row
+
+    class ScopeMeta:
+        path = "org_path"
+        member = None

@@ -1,0 +1,122 @@
+"""Members and their membership history.
+
+`Member.org_path` copies the current organisation's path so a subtree of a million rows is one index
+range. `MembershipPeriod` keeps where a member belonged from when to when: periods are half-open
+[start, end), so a move closes one and opens the next on the same date and every as-of-date count sees
+the member exactly once.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+
+from dangjian.core import codes
+from dangjian.core.scoping import ScopedModel
+
+
+class MemberStatus(models.TextChoices):
+    PROBATIONARY = "probationary", "预备党员"
+    FULL = "full", "正式党员"
+
+
+class Standing(models.TextChoices):
+    """党籍状态"""
+
+    NORMAL = "normal", "正常"
+    SUSPENDED = "suspended", "停止党籍"
+
+
+class Member(ScopedModel):
+    organization = models.ForeignKey("orgs.Organization", verbose_name="所在党组织", on_delete=models.PROTECT,
+                                     related_name="members")
+    org_path = models.CharField(max_length=255, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="登录账号", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="member")
+    name = models.CharField("姓名", max_length=50)
+    gender = models.CharField("性别", max_length=8, choices=codes.Gender.choices)
+    ethnicity = models.CharField("民族", max_length=2, choices=codes.ETHNICITY_CHOICES, default=codes.HAN)
+    birth_date = models.DateField("出生日期")
+    id_number_encrypted = models.TextField(editable=False)
+    id_number_digest = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_masked = models.CharField("身份证号", max_length=18, editable=False)
+    phone_encrypted = models.TextField(blank=True, editable=False)
+    phone_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_masked = models.CharField("手机号码", max_length=11, blank=True, editable=False)
+    education = models.CharField("学历", max_length=2, choices=codes.EDUCATION_CHOICES)
+    occupation = models.CharField("职业类别", max_length=16, choices=codes.Occupation.choices)
+    work_unit = models.CharField("工作单位", max_length=100, blank=True)
+    post = models.CharField("职务", max_length=50, blank=True)
+    address = models.CharField("家庭住址", max_length=200, blank=True)
+    status = models.CharField("党员类别", max_length=16, choices=MemberStatus.choices)
+    joined_on = models.DateField("入党日期")
+    confirmed_on = models.DateField("转正日期", null=True, blank=True)
+    # MMDD of joined_on: today's political birthdays are one index lookup (no __month/__day over 1M rows).
+    joined_month_day = models.PositiveSmallIntegerField(editable=False)
+    standing = models.CharField("党籍状态", max_length=16, choices=Standing.choices, default=Standing.NORMAL)
+    is_mobile = models.BooleanField("流动党员", default=False)
+    is_lost_contact = models.BooleanField("失联党员", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "党员"
+        ordering = ["org_path", "id"]
+        indexes = [
+            models.Index(fields=["org_path", "id"], name="member_scope_order"),
+            models.Index(fields=["org_path", "status"], name="member_scope_status"),
+            models.Index(fields=["name", "org_path"], name="member_name"),
+            models.Index(fields=["joined_month_day"], name="member_political_birthday"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(confirmed_on__isnull=True) | models.Q(confirmed_on__gte=models.F("joined_on")),
+                name="member_confirmed_after_joined",
+            ),
+        ]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = "pk"
+
+    def __str__(self):
+        return self.name
+
+    def age_on(self, day: dt.date) -> int:
+        return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+    def party_standing_years(self, on: dt.date | None = None) -> int | None:
+        """党龄: whole years since 转正 (DOMAIN-RULES §1.6); None while probationary."""
+        if self.confirmed_on is None:
+            return None
+        on = on or dt.date.today()
+        c = self.confirmed_on
+        return max(0, on.year - c.year - ((on.month, on.day) < (c.month, c.day)))
+
+
+class MembershipPeriod(ScopedModel):
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="periods")
+    organization = models.ForeignKey("orgs.Organization", verbose_name="党组织", on_delete=models.PROTECT,
+                                     related_name="membership_periods")
+    org_path = models.CharField(max_length=255, editable=False)
+    start = models.DateField("起始日期")
+    end = models.DateField("截止日期", null=True, blank=True)  # exclusive; None while current
+    reason = models.CharField("变动原因", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = "组织关系记录"
+        ordering = ["member_id", "start"]
+        indexes = [models.Index(fields=["org_path", "start", "end"], name="period_scope_dates")]
+        constraints = [
+            models.UniqueConstraint(fields=["member"], condition=models.Q(end__isnull=True),
+                                    name="one_current_period_per_member"),
+            models.CheckConstraint(condition=models.Q(end__isnull=True) | models.Q(end__gte=models.F("start")),
+                                   name="period_end_not_before_start"),
+        ]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = "member_id"
+
+    def __str__(self):
+        return f"{self.member} @ {self.organization} {self.start}—{self.end or '至今'}"

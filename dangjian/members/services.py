@@ -1,0 +1,153 @@
+"""Writes to the roster. Each public function is one transaction with its audit entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import IntegrityError, transaction
+
+from dangjian.audit import registry
+from dangjian.audit.services import diff, log_action
+from dangjian.core import crypto
+from dangjian.core.errors import ValidationFailed
+from dangjian.core.masking import mask_id_number, mask_phone
+from dangjian.core.permissions import require
+from dangjian.orgs.models import Organization
+
+from .models import Member, MembershipPeriod
+
+registry.register(
+    {
+        "members.member.created": "新增党员",
+        "members.member.updated": "修改党员信息",
+        "members.member.moved": "调整党员所在组织",
+        "members.member.revealed": "查看完整个人信息",
+        "members.roster.imported": "导入党员名册",
+        "members.roster.exported": "导出党员名册",
+    }
+)
+
+PLAIN_FIELDS = ("name", "gender", "ethnicity", "birth_date", "education", "occupation", "work_unit", "post",
+                "address", "status", "joined_on", "confirmed_on", "standing", "is_mobile", "is_lost_contact")
+REVEALABLE = {"id_number": ("id_number_encrypted", "身份证号"), "phone": ("phone_encrypted", "手机号码")}
+
+
+def member_build(data: dict) -> Member:
+    """An unsaved Member from validated form data (shared by create and the bulk import)."""
+    member = Member()
+    _assign(member, data)
+    return member
+
+
+def _assign(member: Member, data: dict) -> None:
+    for f in PLAIN_FIELDS:
+        if f in data:
+            setattr(member, f, data[f])
+    if "organization" in data:
+        member.organization = data["organization"]
+        member.org_path = data["organization"].path
+    if "id_number" in data:
+        member.id_number_encrypted = crypto.encrypt(data["id_number"])
+        member.id_number_digest = crypto.lookup_digest(data["id_number"])
+        member.id_number_masked = mask_id_number(data["id_number"])
+    if "phone" in data:
+        member.phone_encrypted = crypto.encrypt(data["phone"])
+        member.phone_digest = crypto.lookup_digest(data["phone"])
+        member.phone_masked = mask_phone(data["phone"])
+    member.joined_month_day = member.joined_on.month * 100 + member.joined_on.day
+
+
+def _audit_view(member: Member) -> dict:
+    """What an audit entry may show of a member: masked identifiers, plain dates as text."""
+    out = {f: getattr(member, f) for f in PLAIN_FIELDS}
+    out = {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in out.items()}
+    out["organization"] = member.organization.name if member.organization_id else None
+    out["id_number"] = member.id_number_masked
+    out["phone"] = member.phone_masked
+    return out
+
+
+def id_number_taken(number: str, *, exclude_pk: int | None = None) -> bool:
+    # Unscoped on purpose: an ID number is unique in the whole platform, whoever's subtree holds it.
+    qs = Member.unscoped.filter(id_number_digest=crypto.lookup_digest(number))
+    return qs.exclude(pk=exclude_pk).exists() if exclude_pk else qs.exists()
+
+
+DUPLICATE_ID = "身份证号：该身份证号已登记（可能在其他党组织），如党员调动请办理组织关系接转"
+
+
+@transaction.atomic
+def member_create(*, actor, data: dict, since: dt.date | None = None) -> Member:
+    """Register a member. `since` is the day they came into this organisation (default: joined_on)."""
+    org: Organization = data["organization"]
+    require(actor, "member.manage", org)
+    if id_number_taken(data["id_number"]):
+        raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
+    member = member_build(data)
+    try:
+        with transaction.atomic():
+            member.save()
+    except IntegrityError:  # a concurrent insert of the same ID number
+        raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]}) from None
+    MembershipPeriod.unscoped.create(member=member, organization=org, org_path=org.path,
+                                     start=since or member.joined_on, reason="登记")
+    log_action(actor=actor, action="members.member.created", target=member, changes=_audit_view(member))
+    return member
+
+
+@transaction.atomic
+def member_update(*, actor, member: Member, data: dict) -> Member:
+    """Edit the record. A change of organisation is a move (history kept), not an edit."""
+    require(actor, "member.manage", member.organization)
+    data = dict(data)
+    new_org = data.pop("organization", member.organization)
+    if "id_number" in data and id_number_taken(data["id_number"], exclude_pk=member.pk):
+        raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
+    before = _audit_view(member)
+    _assign(member, data)
+    member.save()
+    changes = diff(before, _audit_view(member))
+    if changes:
+        log_action(actor=actor, action="members.member.updated", target=member, changes=changes)
+    if new_org.pk != member.organization_id:
+        member_move(actor=actor, member=member, to=new_org, on=dt.date.today(), reason="组织调整")
+    return member
+
+
+@transaction.atomic
+def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason: str = "组织调整") -> Member:
+    """Close the current period and open the next on the same date: counts see the member exactly once."""
+    require(actor, "member.manage", member.organization)
+    require(actor, "member.manage", to)
+    if to.is_dissolved:
+        raise ValidationFailed("目标组织已撤销", fields={"organization": ["所在党组织：该组织已撤销"]})
+    if to.pk == member.organization_id:
+        return member
+    current = MembershipPeriod.unscoped.select_for_update().get(member=member, end__isnull=True)
+    if on < current.start:
+        raise ValidationFailed("调整日期早于当前组织关系的起始日期",
+                               fields={"on": [f"调整日期：不能早于 {current.start.isoformat()}"]})
+    old = member.organization
+    current.end = on
+    current.save(update_fields=["end"])
+    MembershipPeriod.unscoped.create(member=member, organization=to, org_path=to.path, start=on, reason=reason)
+    member.organization = to
+    member.org_path = to.path
+    member.save(update_fields=["organization", "org_path", "updated_at"])
+    log_action(actor=actor, action="members.member.moved", target=member,
+               changes={"organization": [old.name, to.name], "on": on.isoformat(), "reason": reason})
+    return member
+
+
+@transaction.atomic
+def member_reveal(*, actor, member: Member, field: str) -> str:
+    """Show one personal field in full. Needs `member.reveal`; every reveal is in the audit log."""
+    if field not in REVEALABLE:
+        raise ValidationFailed("该字段不能查看", fields={"field": ["字段：只能查看身份证号或手机号码"]})
+    if member.user_id is None or member.user_id != getattr(actor, "pk", None):
+        require(actor, "member.reveal", member.organization)
+    column, label = REVEALABLE[field]
+    log_action(actor=actor, action="members.member.revealed", target=member, changes={"field": label})
+    return crypto.decrypt(getattr(member, column))
+
+

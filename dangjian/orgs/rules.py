@@ -1,0 +1,106 @@
+"""Organisation warnings as data (DOMAIN-RULES §6). Warnings warn; they never block.
+
+Each rule names its article. Thresholds come from settings.DANGJIAN_RULES because the regulations say
+"一般" and allow approved exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .models import BRANCH_KINDS, CommitteeMember, Organization, OrgKind, Position
+
+
+@dataclass(frozen=True)
+class OrgWarning:
+    org: Organization
+    rule: str
+    article: str
+    message: str
+    level: str = "warning"  # warning | danger
+
+
+@dataclass(frozen=True)
+class SizeRule:
+    code: str
+    kinds: tuple[str, ...]
+    article: str
+    check: Callable[[dict, dict], str | None]  # (counts, params) -> message or None
+
+
+def _param(name: str) -> int:
+    return settings.DANGJIAN_RULES[name]
+
+
+SIZE_RULES = (
+    SizeRule(
+        "branch_min_full", BRANCH_KINDS, "《中国共产党支部工作条例（试行）》第四条",
+        lambda c, p: (f"正式党员仅 {c['full']} 名，少于 {p['branch_min_full_members']} 名，宜成立联合党支部"
+                      if c["full"] < p["branch_min_full_members"] else None),
+    ),
+    SizeRule(
+        "branch_max", BRANCH_KINDS, "《中国共产党支部工作条例（试行）》第四条",
+        lambda c, p: (f"党员 {c['total']} 名，超过 {p['branch_max_members']} 名，宜分设支部或成立党总支"
+                      if c["total"] > p["branch_max_members"] else None),
+    ),
+    SizeRule(
+        "general_branch_size", (OrgKind.GENERAL_BRANCH,), "《党和国家机关基层组织工作条例》第六条",
+        lambda c, p: (f"党员 {c['subtree']} 名，党总支一般为 {p['general_branch_min_members']}—"
+                      f"{p['general_branch_max_members']} 名（少于须经批准，超过宜成立党委）"
+                      if not p["general_branch_min_members"] <= c["subtree"] <= p["general_branch_max_members"]
+                      else None),
+    ),
+    SizeRule(
+        "primary_committee_size", (OrgKind.PRIMARY_COMMITTEE,), "《党和国家机关基层组织工作条例》第五条",
+        lambda c, p: (f"党员 {c['subtree']} 名，基层党委一般在 {p['primary_committee_min_members']} 名以上（少于须经批准）"
+                      if c["subtree"] < p["primary_committee_min_members"] else None),
+    ),
+)
+
+
+def size_warnings(orgs: Iterable[Organization], counts: dict[int, dict]) -> list[OrgWarning]:
+    """`counts[org_id]` = {"full", "total" (direct members), "subtree" (all members below)}."""
+    params = settings.DANGJIAN_RULES
+    out = []
+    for org in orgs:
+        if org.is_dissolved:
+            continue
+        c = counts.get(org.pk, {"full": 0, "total": 0, "subtree": 0})
+        for rule in SIZE_RULES:
+            if org.kind in rule.kinds and (msg := rule.check(c, params)):
+                out.append(OrgWarning(org, rule.code, rule.article, msg))
+    return out
+
+
+def term_warnings(seats: Iterable[CommitteeMember], today: dt.date) -> list[OrgWarning]:
+    """Terms ending within the warning window, or already overdue (DOMAIN-RULES §6, reminder 6 months before)."""
+    months = _param("term_warning_months")
+    horizon = _add_months(today, months)
+    out, seen = [], set()
+    for seat in seats:
+        if seat.left_on is not None or seat.position != Position.SECRETARY or seat.organization_id in seen:
+            continue
+        seen.add(seat.organization_id)
+        article = "中办《关于党的基层组织任期的意见》；选举工作条例 第三条"
+        if seat.term_end < today:
+            out.append(OrgWarning(seat.organization, "term_overdue", article,
+                                  f"班子任期已于 {seat.term_end:%Y-%m-%d} 届满，应按期换届", "danger"))
+        elif seat.term_end <= horizon:
+            out.append(OrgWarning(seat.organization, "term_ending", article,
+                                  f"班子任期将于 {seat.term_end:%Y-%m-%d} 届满，请提前 {months} 个月做好换届准备"))
+    return out
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")

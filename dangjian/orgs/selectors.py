@@ -1,0 +1,79 @@
+"""Reads of the organisation tree, through the scoped manager."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from dangjian.core.errors import NotFound
+from dangjian.core.permissions import require
+
+from .models import CommitteeMember, Organization
+
+
+def organization_list(*, under: Organization | None = None, kind: str = "", q: str = "",
+                      include_dissolved: bool = False):
+    qs = Organization.objects.all()
+    if under is not None:
+        lo, hi = under.subtree_range()
+        qs = qs.filter(path__gte=lo, path__lt=hi)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if q:
+        qs = qs.filter(name__contains=q.strip())
+    if not include_dissolved:
+        qs = qs.filter(is_dissolved=False)
+    return qs.order_by("path")
+
+
+def organization_roots():
+    """The topmost organisations the actor sees: those whose parent is outside the scope."""
+    orgs = list(Organization.objects.filter(is_dissolved=False).order_by("path").only("path", "name", "kind", "depth"))
+    roots, last = [], None
+    for org in orgs:
+        if last is None or not org.path.startswith(last):
+            roots.append(org)
+            last = org.path
+    return roots
+
+
+def organization_children(*, org: Organization):
+    return (
+        Organization.objects.filter(parent=org, is_dissolved=False)
+        .annotate(n_children=Count("children"))
+        .order_by("path")
+    )
+
+
+def access_organization(*, actor, org_id: int, for_write: bool = False) -> Organization:
+    org = Organization.objects.select_related("parent").filter(pk=org_id).first()
+    if org is None:
+        raise NotFound()
+    if for_write:
+        require(actor, "org.manage", org)
+    return org
+
+
+def organization_ancestors(*, org: Organization) -> list[Organization]:
+    """Breadcrumbs: the ancestors the actor may see (scoped), root first."""
+    paths = org.ancestor_paths()[:-1]
+    return list(Organization.objects.filter(path__in=paths).order_by("path"))
+
+
+def committee_list(*, org: Organization, current_only: bool = True):
+    qs = CommitteeMember.objects.filter(organization=org).select_related("member")
+    if current_only:
+        qs = qs.filter(left_on__isnull=True)
+    return qs.order_by("position", "term_start")
+
+
+def committee_seats_in_scope(*, under: Organization | None = None):
+    qs = CommitteeMember.objects.filter(left_on__isnull=True, organization__is_dissolved=False).select_related("organization")
+    if under is not None:
+        lo, hi = under.subtree_range()
+        qs = qs.filter(organization__path__gte=lo, organization__path__lt=hi)
+    return qs
+
+
+def organization_kind_counts(*, under: Organization | None = None) -> dict[str, int]:
+    qs = organization_list(under=under)
+    return {r["kind"]: r["n"] for r in qs.values("kind").annotate(n=Count("id")).order_by()}
