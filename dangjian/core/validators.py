@@ -63,3 +63,10 @@ def normalize_phone(raw: str) -> str:
     if not PHONE_RE.match(value):
         raise ValidationError("手机号码应为以1开头的11位数字", code="phone")
     return value
+
+
+def build_id_number(region: str, birth: dt.date, sequence: int, gender: str) -> str:
+    """A well-formed 18-digit number (demo data and tests): the 17th digit is odd for men, even for women."""
+    seq = sequence % 500 * 2 + (1 if gender == "male" else 0)  # 0..999 with the right parity
+    first17 = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return first17 + id_check_char(first17)

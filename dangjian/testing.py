@@ -1,0 +1,114 @@
+"""Test support: factories (factory_boy) over the real services, and a small district with every role."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+
+import factory
+
+from dangjian.accounts.middleware import scope_for_user
+from dangjian.accounts.models import User
+from dangjian.accounts.services import role_grant
+from dangjian.core.actors import SYSTEM
+from dangjian.core.scoping import scope
+from dangjian.core.validators import build_id_number
+from dangjian.members.models import Member
+from dangjian.members.services import member_create
+from dangjian.orgs.models import Organization, OrgKind, Sector, UnitCategory
+from dangjian.orgs.services import organization_create
+
+PASSWORD = "Test-pass-2026"
+_seq = itertools.count(1)
+
+
+@contextlib.contextmanager
+def acting_as(user):
+    """Run the body with the scope a request by `user` would get."""
+    with scope(scope_for_user(user)):
+        yield
+
+
+class MemberDataFactory(factory.DictFactory):
+    """Valid member form data; `id_number` agrees with gender and birth date."""
+
+    class Params:
+        born = factory.Faker("date_between_dates", date_start=dt.date(1950, 1, 1), date_end=dt.date(1998, 12, 31))
+        sex = factory.Iterator(["male", "female"])
+
+    name = factory.Sequence(lambda n: f"党员{n:05d}")
+    id_number = factory.LazyAttributeSequence(lambda o, n: build_id_number("110105", o.born, n, o.sex))
+    ethnicity = "01"
+    phone = factory.Sequence(lambda n: f"139{n:08d}")
+    education = "21"
+    occupation = "professional"
+    work_unit = "示范单位"
+    post = ""
+    address = ""
+    status = "full"
+    joined_on = factory.LazyAttribute(lambda o: o.born.replace(year=o.born.year + 25) if o.born.day < 29
+                                      else dt.date(o.born.year + 25, o.born.month, 28))
+    confirmed_on = factory.LazyAttribute(lambda o: o.joined_on.replace(year=o.joined_on.year + 1))
+    standing = "normal"
+    is_mobile = False
+    is_lost_contact = False
+
+
+def make_org(parent: Organization | None, name: str, kind: str, **kw) -> Organization:
+    return organization_create(actor=SYSTEM, parent=parent, name=name, kind=kind, **kw)
+
+
+def make_member(org: Organization, **overrides) -> Member:
+    data = MemberDataFactory(**{k: v for k, v in overrides.items() if k in ("born", "sex")})
+    data.update({k: v for k, v in overrides.items() if k not in ("born", "sex")})
+    data["organization"] = org
+    return member_create(actor=SYSTEM, data=data)
+
+
+def make_user(username: str, *, role: str | None = None, org: Organization | None = None, **kw) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, display_name=kw.pop("display_name", username), **kw)
+    if role:
+        role_grant(actor=SYSTEM, user=user, role=role, organization=org)
+    return user
+
+
+@dataclass
+class District:
+    root: Organization
+    committee_a: Organization
+    branch_a1: Organization
+    branch_a2: Organization
+    committee_b: Organization
+    branch_b1: Organization
+    member_a1: Member
+    member_a2: Member
+    member_b1: Member
+    users: dict[str, User]
+
+
+def build_district() -> District:
+    """区委 → 党委A (支部A1, 支部A2), 党委B (支部B1); one user per role; the member user sits in A1."""
+    root = make_org(None, "示范区委", OrgKind.DISTRICT_COMMITTEE)
+    a = make_org(root, "甲街道党工委", OrgKind.WORKING_COMMITTEE, sector=Sector.COMMUNITY, subdistrict="甲街道")
+    a1 = make_org(a, "甲社区党支部", OrgKind.BRANCH, sector=Sector.COMMUNITY, unit_category=UnitCategory.COMMUNITY)
+    a2 = make_org(a, "乙社区党支部", OrgKind.BRANCH, sector=Sector.COMMUNITY, unit_category=UnitCategory.COMMUNITY)
+    b = make_org(root, "区教育局党委", OrgKind.PRIMARY_COMMITTEE, sector=Sector.SCHOOL, has_approval_authority=True)
+    b1 = make_org(b, "第一中学党支部", OrgKind.BRANCH, sector=Sector.SCHOOL, unit_category=UnitCategory.SCHOOL)
+    users = {
+        "district_admin": make_user("district", role="district_admin", org=root),
+        "committee_admin": make_user("committee_a", role="committee_admin", org=a),
+        "branch_worker": make_user("worker_a1", role="branch_worker", org=a1),
+        "system_admin": make_user("sysadmin", role="system_admin", org=root),
+        "security_admin": make_user("secadmin", role="security_admin", org=root),
+        "audit_admin": make_user("auditor", role="audit_admin", org=root),
+        "member": make_user("member_a1"),
+        "nobody": make_user("nobody"),
+    }
+    m_a1 = make_member(a1, name="张三")
+    Member.unscoped.filter(pk=m_a1.pk).update(user=users["member"])
+    m_a1.refresh_from_db()
+    m_a2 = make_member(a2, name="李四")
+    m_b1 = make_member(b1, name="王五")
+    return District(root, a, a1, a2, b, b1, m_a1, m_a2, m_b1, users)

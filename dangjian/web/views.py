@@ -1,0 +1,40 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from dangjian.members.selectors import member_counts_by_org, member_status_counts
+from dangjian.orgs.models import OrgKind
+from dangjian.orgs.rules import size_warnings, term_warnings
+from dangjian.orgs.selectors import committee_seats_in_scope, organization_kind_counts, organization_list
+
+
+@login_required
+def home(request):
+    """工作台: what the user's scope holds and what needs attention."""
+    user = request.user
+    if not user.capability_paths("member.view"):
+        if user.has_capability("user.manage"):
+            return redirect("accounts:users")
+        if user.has_capability("grant.manage"):
+            return redirect("accounts:grants")
+        if user.has_capability("audit.view"):
+            return redirect("audit:log")
+        if hasattr(user, "member"):
+            return redirect("members:me")
+        return render(request, "web/home_empty.html")
+    today = timezone.localdate()
+    orgs = list(organization_list())
+    status = member_status_counts()
+    kinds = organization_kind_counts()
+    warnings = term_warnings(committee_seats_in_scope(), today)
+    warnings += size_warnings(orgs, member_counts_by_org(orgs=orgs))
+    context = {
+        "member_total": sum(status.values()),
+        "member_full": status.get("full", 0),
+        "member_probationary": status.get("probationary", 0),
+        "org_kinds": [(OrgKind(k).label, n) for k, n in sorted(kinds.items(), key=lambda kv: OrgKind.values.index(kv[0]))],
+        "org_total": sum(kinds.values()),
+        "warnings": sorted(warnings, key=lambda w: (w.level != "danger", w.org.path))[:200],
+        "warning_count": len(warnings),
+    }
+    return render(request, "web/home.html", context)
