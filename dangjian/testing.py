@@ -15,6 +15,7 @@ from dangjian.accounts.services import role_grant
 from dangjian.core.actors import SYSTEM
 from dangjian.core.scoping import scope
 from dangjian.core.validators import build_id_number
+from dangjian.members.forms import MemberForm
 from dangjian.members.models import Member
 from dangjian.members.services import member_create
 from dangjian.orgs.models import Organization, OrgKind, Sector, UnitCategory
@@ -61,10 +62,14 @@ def make_org(parent: Organization | None, name: str, kind: str, **kw) -> Organiz
 
 
 def make_member(org: Organization, **overrides) -> Member:
+    """A member registered the way a worker would: MemberForm validates, then the service saves."""
     data = MemberDataFactory(**{k: v for k, v in overrides.items() if k in ("born", "sex")})
     data.update({k: v for k, v in overrides.items() if k not in ("born", "sex")})
-    data["organization"] = org
-    return member_create(actor=SYSTEM, data=data)
+    data["organization"] = org.pk
+    form = MemberForm(data=data, organizations=Organization.unscoped.all())
+    if not form.is_valid():
+        raise AssertionError(f"invalid test member: {form.errors.as_json()}")
+    return member_create(actor=SYSTEM, data=form.cleaned_data)
 
 
 def make_user(username: str, *, role: str | None = None, org: Organization | None = None, **kw) -> User:

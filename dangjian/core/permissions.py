@@ -16,3 +16,9 @@ def can(actor, capability: str, org=None) -> bool:
     except PermissionDenied:
         return False
     return True
+
+
+def require_somewhere(actor, capability: str) -> None:
+    """Refuse unless the actor holds `capability` on at least one organisation (e.g. to open a create form)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.capability_paths(capability):
+        raise PermissionDenied()

@@ -109,6 +109,10 @@ class ScopedManager(models.Manager.from_queryset(ScopedQuerySet)):
     def get_queryset(self):
         return restrict(super().get_queryset(), self.model, current_scope())
 
+    def none(self):
+        """An empty queryset needs no scope (form fields declare one at import time)."""
+        return super().get_queryset().none()
+
 
 class UnscopedManager(models.Manager):
     """Explicit escape hatch (`Model.unscoped`): global uniqueness checks, system jobs. Justify each use."""

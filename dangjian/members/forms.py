@@ -38,11 +38,16 @@ class MemberForm(forms.Form):
     is_mobile = forms.BooleanField(label="流动党员", required=False)
     is_lost_contact = forms.BooleanField(label="失联党员", required=False)
 
-    def __init__(self, *args, organizations=None, today: dt.date | None = None, **kwargs):
+    def __init__(self, *args, organizations=None, today: dt.date | None = None, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if organizations is not None:
             self.fields["organization"].queryset = organizations
         self.today = today or timezone.localdate()
+        self.editing = editing
+        if editing:  # blank keeps the stored (encrypted) value; nothing is decrypted into the form
+            for name in ("id_number", "phone"):
+                self.fields[name].required = False
+                self.fields[name].help_text = "留空表示不修改"
 
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
@@ -51,6 +56,8 @@ class MemberForm(forms.Form):
         return name
 
     def clean_id_number(self):
+        if self.editing and not self.cleaned_data["id_number"].strip():
+            return ""
         info = parse_id_number(self.cleaned_data["id_number"], today=self.today)
         self.id_info = info
         return info.number
@@ -65,11 +72,15 @@ class MemberForm(forms.Form):
         if info is not None:
             if data.get("birth_date") and data["birth_date"] != info.birth_date:
                 self.add_error("birth_date", "与身份证号中的出生日期（%s）不一致" % info.birth_date.isoformat())
-            data.setdefault("birth_date", None)
             data["birth_date"] = data.get("birth_date") or info.birth_date
             if data.get("gender") and data["gender"] != info.gender:
                 self.add_error("gender", "与身份证号所示性别（%s）不一致" % codes.Gender(info.gender).label)
             data["gender"] = data.get("gender") or info.gender
+        elif "id_number" not in self.errors:  # editing without a new ID number: the stored one stands
+            if not data.get("birth_date"):
+                self.add_error("birth_date", "请填写出生日期")
+            if not data.get("gender"):
+                self.add_error("gender", "请选择性别")
         joined, confirmed, birth = data.get("joined_on"), data.get("confirmed_on"), data.get("birth_date")
         if joined:
             if joined > self.today:
@@ -89,6 +100,10 @@ class MemberForm(forms.Form):
         org = data.get("organization")
         if org is not None and org.is_dissolved:
             self.add_error("organization", "该组织已撤销")
+        if self.editing:
+            for name in ("id_number", "phone"):
+                if not data.get(name):
+                    data.pop(name, None)
         return data
 
 

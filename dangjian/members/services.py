@@ -87,8 +87,10 @@ def member_create(*, actor, data: dict, since: dt.date | None = None) -> Member:
     try:
         with transaction.atomic():
             member.save()
-    except IntegrityError:  # a concurrent insert of the same ID number
-        raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]}) from None
+    except IntegrityError:
+        if id_number_taken(data["id_number"]):  # a concurrent insert of the same ID number won the race
+            raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]}) from None
+        raise
     MembershipPeriod.unscoped.create(member=member, organization=org, org_path=org.path,
                                      start=since or member.joined_on, reason="登记")
     log_action(actor=actor, action="members.member.created", target=member, changes=_audit_view(member))

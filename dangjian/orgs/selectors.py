@@ -77,3 +77,12 @@ def committee_seats_in_scope(*, under: Organization | None = None):
 def organization_kind_counts(*, under: Organization | None = None) -> dict[str, int]:
     qs = organization_list(under=under)
     return {r["kind"]: r["n"] for r in qs.values("kind").annotate(n=Count("id")).order_by()}
+
+
+def access_committee_seat(*, actor, seat_id: int, for_write: bool = False) -> CommitteeMember:
+    seat = CommitteeMember.objects.select_related("organization").filter(pk=seat_id).first()
+    if seat is None:
+        raise NotFound()
+    if for_write:
+        require(actor, "org.manage", seat.organization)
+    return seat

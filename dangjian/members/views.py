@@ -1,0 +1,156 @@
+"""Roster pages: list with search and filters, the member page with history, create, edit, reveal."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from dangjian.core import codes
+from dangjian.core.errors import DomainError, NotFound
+from dangjian.core.forms import apply_domain_error
+from dangjian.core.permissions import can, require_somewhere
+from dangjian.core.scoping import subtree_q
+from dangjian.orgs.models import Sector
+from dangjian.orgs.selectors import access_organization, organization_list
+
+from . import services
+from .forms import MemberForm
+from .models import MemberStatus
+from .selectors import MemberFilters, access_member, member_history, member_list
+
+PAGE_SIZE = 20
+
+
+def filters_from_request(request) -> MemberFilters:
+    """The list's query string → MemberFilters (also used by the roster export)."""
+    g = request.GET
+    org = None
+    if g.get("org", "").isdigit():
+        org = access_organization(actor=request.user, org_id=int(g["org"]))
+    return MemberFilters(
+        q=g.get("q", "")[:50], org=org, status=g.get("status", ""), gender=g.get("gender", ""),
+        age_band=g.get("age_band", ""), education_level=g.get("education_level", "")[:1], sector=g.get("sector", ""),
+        today=timezone.localdate(),
+    )
+
+
+@login_required
+def member_list_view(request):
+    if not request.user.capability_paths("member.view"):
+        return redirect("web:home")
+    filters = filters_from_request(request)
+    page = Paginator(member_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page_obj": page,
+        "filters": filters,
+        "querystring": query.urlencode(),
+        "status_choices": MemberStatus.choices,
+        "gender_choices": codes.Gender.choices,
+        "age_bands": [b[0] for b in codes.AGE_BANDS],
+        "education_levels": codes.EDUCATION_LEVELS,
+        "sectors": Sector.choices,
+        "can_create": bool(request.user.capability_paths("member.manage")),
+        "can_import": bool(request.user.capability_paths("member.import")),
+    }
+    return render(request, "members/list.html", context)
+
+
+def _detail_context(request, member):
+    return {
+        "member": member,
+        "history": member_history(member=member),
+        "today": timezone.localdate(),
+        "can_edit": can(request.user, "member.manage", member.organization),
+        "can_reveal": can(request.user, "member.reveal", member.organization) or member.user_id == request.user.pk,
+        "standing_years": member.party_standing_years(timezone.localdate()),
+    }
+
+
+@login_required
+def member_detail(request, member_id: int):
+    member = access_member(actor=request.user, member_id=member_id)
+    return render(request, "members/detail.html", _detail_context(request, member))
+
+
+@login_required
+def member_me(request):
+    """线上党员中心 starts here: a member's own record."""
+    try:
+        member = request.user.member
+    except ObjectDoesNotExist:
+        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。") from None
+    member = access_member(actor=request.user, member_id=member.pk)
+    return render(request, "members/detail.html", _detail_context(request, member))
+
+
+@login_required
+@require_POST
+def member_reveal(request, member_id: int):
+    member = access_member(actor=request.user, member_id=member_id)
+    field = request.POST.get("field", "")
+    value = services.member_reveal(actor=request.user, member=member, field=field)
+    context = _detail_context(request, member) | {"revealed": {field: value}}
+    response = render(request, "members/detail.html", context)
+    response["Cache-Control"] = "no-store"  # the full value must not stay in any cache
+    return response
+
+
+def _manageable_orgs(user):
+    """Organisations the user may register members in (a subset of what they may see)."""
+    return organization_list().filter(subtree_q("path", user.capability_paths("member.manage")))
+
+
+@login_required
+def member_create(request):
+    require_somewhere(request.user, "member.manage")
+    orgs = _manageable_orgs(request.user)
+    initial = {}
+    if request.GET.get("org", "").isdigit():
+        initial["organization"] = access_organization(actor=request.user, org_id=int(request.GET["org"]))
+    form = MemberForm(request.POST or None, organizations=orgs, initial=initial)
+    _label_orgs(form)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(actor=request.user, data=form.cleaned_data)
+        except DomainError as e:
+            apply_domain_error(form, e)
+        else:
+            messages.success(request, f"已登记党员 {member.name}。")
+            return redirect("members:detail", member.pk)
+    return render(request, "members/form.html", {"form": form, "title": "新增党员"})
+
+
+@login_required
+def member_edit(request, member_id: int):
+    member = access_member(actor=request.user, member_id=member_id, for_write=True)
+    form = MemberForm(request.POST or None, organizations=_manageable_orgs(request.user), initial=_initial(member),
+                      editing=True)
+    _label_orgs(form)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(actor=request.user, member=member, data=form.cleaned_data)
+        except DomainError as e:
+            apply_domain_error(form, e)
+        else:
+            messages.success(request, "已保存。")
+            return redirect("members:detail", member.pk)
+    return render(request, "members/form.html", {"form": form, "title": f"修改 {member.name} 的信息", "member": member})
+
+
+def _initial(member) -> dict:
+    """The edit form starts from the record. ID number and phone are never decrypted into it: a blank
+    field keeps the stored value, so editing needs no reveal permission and shows nothing new."""
+    data = {f: getattr(member, f) for f in services.PLAIN_FIELDS}
+    data["organization"] = member.organization
+    return data
+
+
+def _label_orgs(form):
+    form.fields["organization"].label_from_instance = lambda o: "　" * (o.depth - 1) + o.name
