@@ -51,14 +51,14 @@ class JsonParser(Parser):
 # things ("name" is 姓名 for a member, 组织名称 for an organisation). Form and model labels are reused so
 # the API says what the pages say.
 _COMMON = {
-    "payload": "请求内容", "body": "请求内容", "id": "编号", "limit": "每页条数", "offset": "起始位置",
+    "body": "请求内容", "id": "编号", "limit": "每页条数", "offset": "起始位置",
     "q": "查询条件", "field": "字段",
 }
 LABELS: dict[str, dict[str, str]] = {
-    "organizations": _COMMON | {f.name: str(f.verbose_name) for f in Organization._meta.fields}
-    | {"parent": "上级组织", "under": "上级组织"},
-    "members": _COMMON | {name: str(f.label) for name, f in MemberForm.base_fields.items()}
-    | {"org": "党组织", "age_band": "年龄段", "education_level": "学历层次", "sector": "领域"},
+    "organizations": {f.name: str(f.verbose_name) for f in Organization._meta.fields}
+    | {"parent": "上级组织", "under": "上级组织"} | _COMMON,
+    "members": {name: str(f.label) for name, f in MemberForm.base_fields.items()}
+    | {"org": "党组织", "age_band": "年龄段", "education_level": "学历层次", "sector": "领域"} | _COMMON,
 }
 
 _DATE = "日期格式不正确，应为 YYYY-MM-DD 格式的有效日期"
@@ -92,17 +92,21 @@ def _resource(request) -> str:
 
 
 def _field(loc) -> str:
-    """("body", "payload", "birth_date") → "birth_date"; ("query", "limit") → "limit"."""
-    names = [str(part) for part in loc[1:] if not isinstance(part, int)]
-    if len(names) > 1 and names[0] == "payload":
-        names = names[1:]
-    return ".".join(names) or str(loc[0])
+    """("body", "payload", "birth_date") → "birth_date"; ("query", "limit") → "limit". Payloads are flat,
+    so whatever pydantic appends after the field name (a union member's tag) is dropped."""
+    names = [str(part) for part in loc[1:]]
+    if names and names[0] == "payload":  # the body as a whole is "body", as for unparseable JSON
+        names = names[1:] or ["body"]
+    return names[0] if names else str(loc[0])
 
 
 def _reason(error: dict) -> str:
     template = REASONS.get(error["type"], "格式不正确")
+    ctx = dict(error.get("ctx", {}))
+    if "expected" in ctx:  # pydantic writes "'a', 'b' or 'c'"
+        ctx["expected"] = ctx["expected"].replace(" or ", ", ")
     try:
-        return template.format(**error.get("ctx", {}))
+        return template.format(**ctx)
     except (KeyError, IndexError):
         return template
 
@@ -112,8 +116,9 @@ def validation_fields(request, errors: list[dict]) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for error in errors:
         field = _field(error["loc"])
-        label = labels.get(field.split(".")[0], field)
-        fields.setdefault(field, []).append(f"{label}：{_reason(error)}")
+        message = f"{labels.get(field, field)}：{_reason(error)}"
+        if message not in fields.setdefault(field, []):
+            fields[field].append(message)
     return fields
 
 

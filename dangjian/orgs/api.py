@@ -6,7 +6,7 @@ Endpoints only parse input, load through the scoped selectors and call one servi
 from datetime import date
 from typing import Annotated, Literal
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
@@ -19,7 +19,10 @@ router = Router(tags=["党组织"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Subdistrict = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
-Blank = Literal[""]  # the model's blank choice: "not set"
+# Optional choices: one Literal with "" (the model's "not set") rather than a union, so a wrong value
+# gets one message listing every choice.
+UnitCategoryOrBlank = Literal[("", *UnitCategory.values)]
+SectorOrBlank = Literal[("", *Sector.values)]
 ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
 
 
@@ -47,8 +50,8 @@ class OrganizationCreate(Input):
     parent: Id
     name: Name
     kind: OrgKind
-    unit_category: UnitCategory | Blank = ""
-    sector: Sector | Blank = ""
+    unit_category: UnitCategoryOrBlank = ""
+    sector: SectorOrBlank = ""
     subdistrict: Subdistrict = ""
     has_approval_authority: bool = False
 
@@ -59,8 +62,8 @@ class OrganizationPatch(Input):
 
     name: Name = None
     kind: OrgKind = None
-    unit_category: UnitCategory | Blank = None
-    sector: Sector | Blank = None
+    unit_category: UnitCategoryOrBlank = None
+    sector: SectorOrBlank = None
     subdistrict: Subdistrict = None
     has_approval_authority: bool = None
 
@@ -90,7 +93,7 @@ def organization_detail(request, id: Id):
 def organization_create(request, payload: OrganizationCreate):
     data = payload.model_dump()
     parent = _org_in_scope(request, data.pop("parent"), "parent")
-    return 201, services.organization_create(actor=request.user, parent=parent, **data)
+    return Status(201, services.organization_create(actor=request.user, parent=parent, **data))
 
 
 @router.patch("/{id}", response={200: OrganizationOut, **ERRORS}, summary="修改党组织")

@@ -1,0 +1,30 @@
+"""Write a local `.env` with fresh random keys (run by `make run` and `make test` when none exists).
+
+Nothing secret is ever committed: each machine makes its own. Production sets these variables in the
+service environment instead (docs/deploy.md).
+"""
+
+import base64
+import secrets
+import sys
+from pathlib import Path
+
+
+def main(path: str = ".env") -> None:
+    target = Path(path)
+    if target.exists():
+        return
+    lines = [
+        "# Generated locally by `make`; never commit this file.",
+        f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}",
+        f"DANGJIAN_FIELD_KEYS=k1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        f"DANGJIAN_LOOKUP_KEY={secrets.token_urlsafe(32)}",
+        "DJANGO_DEBUG=true",
+        "DJANGO_SECURE_COOKIES=false",
+    ]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target.chmod(0o600)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,64 @@
+"""A real browser (Debian's Chromium driven by Playwright) logs in, opens the roster and a member page,
+and no request leaves 127.0.0.1 (the intranet rule)."""
+
+import os
+import shutil
+from urllib.parse import urlparse
+
+import pytest
+
+from dangjian.testing import PASSWORD, build_district
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def browser_page():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium for the browser test")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the Django calls made here are plain sync ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 375, "height": 800})
+        yield page
+        browser.close()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def test_login_list_and_member_page_stay_on_the_server(live_server, transactional_db, browser_page):
+    district = build_district()
+    page = browser_page
+    hosts = set()
+    page.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
+
+    page.goto(live_server.url + "/")
+    assert "/accounts/login/" in page.url
+    page.fill("#id_username", district.users["committee_admin"].username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h1:has-text('工作台')")
+
+    page.click("nav.mainnav >> text=党员")
+    page.wait_for_selector("h1:has-text('党员名册')")
+    rows = page.locator("table tbody tr")
+    names = rows.all_inner_texts()
+    assert any("张三" in r for r in names) and any("李四" in r for r in names)
+    assert not any("王五" in r for r in names), "a member outside the subtree is listed"
+    assert "********" in page.content(), "ID numbers must be masked in the list"
+
+    page.click("text=张三")
+    page.wait_for_selector("h1:has-text('张三')")
+    assert page.locator("text=组织关系记录").is_visible()
+    # at 375 px nothing overflows sideways on the member page
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+
+    assert hosts <= {"127.0.0.1", "localhost"}, f"requests left the server: {hosts}"
