@@ -85,6 +85,7 @@ def role_grant(*, actor, user: User, role: str, organization) -> RoleGrant:
         raise ValidationFailed("未知角色", fields={"role": ["角色：请选择有效的角色"]})
     if user.pk == getattr(actor, "pk", None):
         raise Conflict("不能给自己授权")
+    User.objects.select_for_update().filter(pk=user.pk).first()  # two grants at once cannot both pass 三员分立
     held = set(RoleGrant.objects.filter(user=user, revoked_at__isnull=True).values_list("role", flat=True))
     if held and (role in ADMINISTRATOR_ROLES or held & ADMINISTRATOR_ROLES) and held != {role}:
         raise ValidationFailed(
@@ -96,6 +97,7 @@ def role_grant(*, actor, user: User, role: str, organization) -> RoleGrant:
     if RoleGrant.objects.filter(user=user, role=role, organization=organization, revoked_at__isnull=True).exists():
         raise Conflict("该账号已在此组织持有该角色")
     grant = RoleGrant.objects.create(user=user, role=role, organization=organization, granted_by=_user_or_none(actor))
+    _forget_grants(user)
     log_action(actor=actor, action="accounts.grant.created", target=grant,
                changes={"user": user.username, "role": role, "organization": str(organization)})
     return grant
@@ -108,6 +110,7 @@ def role_revoke(*, actor, grant: RoleGrant) -> RoleGrant:
         raise Conflict("该授权已收回")
     grant.revoked_at = timezone.now()
     grant.save(update_fields=["revoked_at"])
+    _forget_grants(grant.user)
     log_action(actor=actor, action="accounts.grant.revoked", target=grant)
     return grant
 
@@ -130,6 +133,11 @@ def login_record(*, user, succeeded: bool, username: str = "") -> None:
     else:
         log_failure(actor=None, action="accounts.login.failed", changes={"username": username[:150]},
                     actor_label=f"{username[:100]}（未登录）")
+
+
+def _forget_grants(user: User) -> None:
+    """Drop the grants cached on this User object, so its next check sees the change."""
+    user.__dict__.pop("active_grants", None)
 
 
 def _user_or_none(actor):

@@ -55,7 +55,9 @@ def log_action(
 
 
 def log_failure(*, actor, action: str, target=None, changes: dict | None = None, actor_label=None) -> None:
-    """Record a refused or failed attempt. Runs in its own transaction so the caller's rollback keeps it."""
+    """Record a refused or failed attempt. Like every entry it joins the caller's transaction (a savepoint
+    inside an atomic block), so a rollback discards it too: call it after the failed transaction has ended,
+    never from inside the block that is about to roll back."""
     log_action(actor=actor, action=action, target=target, changes=changes, success=False, actor_label=actor_label)
 
 

@@ -23,7 +23,10 @@ def _keys(spec: str) -> tuple[tuple[str, AESGCM], ...]:
     keys = []
     for part in spec.split(","):
         key_id, _, b64 = part.strip().partition(":")
-        raw = base64.b64decode(b64)
+        try:
+            raw = base64.b64decode(b64)
+        except ValueError:  # binascii.Error: bad padding
+            raw = b""
         if not key_id or len(raw) != 32:
             raise ImproperlyConfigured("DANGJIAN_FIELD_KEYS 每项应为 “编号:32字节密钥的base64”")
         keys.append((key_id, AESGCM(raw)))

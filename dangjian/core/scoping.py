@@ -6,9 +6,12 @@ API, `system_scope()` for jobs and commands. The default manager of every scoped
 active scope and **raises `ScopeError` when none is active**, so a forgotten filter is a crash in tests,
 not a leak in production.
 
-Subtrees are materialised paths; a subtree is the half-open range `[path, path + "~")`. "~" sorts after
-every path character (0-9, A-Z), so the range holds exactly the node and its descendants, and both
-SQLite and PostgreSQL answer it from the path index (SQLite ignores the index for `LIKE 'p%'`).
+Subtrees are materialised paths; a subtree is the half-open range `[path, next_path)` where `next_path`
+is the path with its last character incremented (`0001000A` → `0001000B`, `0001000Z` → `00010010`).
+Paths hold only 0-9 and A-Z, which sort the same way in every collation, so the range holds exactly the
+node and its descendants on SQLite and on PostgreSQL whatever the database locale, and both answer it
+from the path index (SQLite ignores the index for `LIKE 'p%'`). A sentinel such as `path + "~"` would
+not do: ICU and glibc linguistic collations sort punctuation before digits.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from dataclasses import dataclass
 from django.db import models
 from django.db.models import Q
 
-PATH_END = "~"
+PATH_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the characters of a path, in sort order
+PATH_MAX_LENGTH = 255  # Organization.path max_length
+PATH_END = "~"  # kept for old imports only: do not build ranges with it (see the module docstring)
 
 
 class ScopeError(RuntimeError):
@@ -86,8 +91,23 @@ def subtree_q(field: str, paths: tuple[str, ...] | list[str]) -> Q:
     """Rows whose `field` lies in any of the subtrees: an OR of index ranges, never `startswith`."""
     q = Q(pk__in=[])
     for p in collapse_paths(paths):
-        q |= Q(**{f"{field}__gte": p, f"{field}__lt": p + PATH_END})
+        lo, hi = subtree_bounds(p)
+        q |= Q(**{f"{field}__gte": lo, f"{field}__lt": hi})
     return q
+
+
+def subtree_bounds(path: str) -> tuple[str, str]:
+    """`(lo, hi)` with `lo <= p < hi` exactly for `path` and its descendants (all of them when path is "")."""
+    if any(c not in PATH_ALPHABET for c in path):
+        raise ValueError(f"not an organisation path: {path!r}")
+    stem = path
+    while stem:
+        i = PATH_ALPHABET.index(stem[-1])
+        if i + 1 < len(PATH_ALPHABET):
+            return path, stem[:-1] + PATH_ALPHABET[i + 1]
+        stem = stem[:-1]  # "…Z" carries into the character before
+    # Nothing sorts after this subtree ("" or only "Z"s): a bound longer than any storable path.
+    return path, path + PATH_ALPHABET[-1] * (PATH_MAX_LENGTH + 1)
 
 
 def collapse_paths(paths) -> list[str]:

@@ -67,6 +67,29 @@ def _audit_view(member: Member) -> dict:
     return out
 
 
+# The birth date is the part of the ID number its mask hides (110105********002X): written next to the
+# masked number it would give the whole number away, so the audit log records only that it changed.
+AUDIT_HIDDEN = {"birth_date": "****-**-**"}
+
+
+def _hide(changes: dict) -> dict:
+    """`changes` (a view or an old → new diff) as the audit log may keep it."""
+    def hidden(value, mask):
+        if isinstance(value, list):
+            return [hidden(v, mask) for v in value]
+        return mask if value else value
+
+    return {k: hidden(v, AUDIT_HIDDEN[k]) if k in AUDIT_HIDDEN else v for k, v in changes.items()}
+
+
+def _current(*objs) -> None:
+    """Lock the rows and reload the callers' objects in place, organisations before members (the order
+    `organization_move` takes them). An object loaded before a subtree move still carries the old path."""
+    for obj in objs:
+        if obj is not None:
+            obj.refresh_from_db(from_queryset=type(obj).unscoped.select_for_update())
+
+
 def id_number_taken(number: str, *, exclude_pk: int | None = None) -> bool:
     # Unscoped on purpose: an ID number is unique in the whole platform, whoever's subtree holds it.
     qs = Member.unscoped.filter(id_number_digest=crypto.lookup_digest(number))
@@ -80,7 +103,10 @@ DUPLICATE_ID = "身份证号：该身份证号已登记（可能在其他党组�
 def member_create(*, actor, data: dict, since: dt.date | None = None) -> Member:
     """Register a member. `since` is the day they came into this organisation (default: joined_on)."""
     org: Organization = data["organization"]
+    _current(org)
     require(actor, "member.manage", org)
+    if org.is_dissolved:  # the form says so too; imports and jobs must not bypass it
+        raise ValidationFailed("所在党组织已撤销", fields={"organization": ["所在党组织：该组织已撤销"]})
     if id_number_taken(data["id_number"]):
         raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
     member = member_build(data)
@@ -93,16 +119,18 @@ def member_create(*, actor, data: dict, since: dt.date | None = None) -> Member:
         raise
     MembershipPeriod.unscoped.create(member=member, organization=org, org_path=org.path,
                                      start=since or member.joined_on, reason="登记")
-    log_action(actor=actor, action="members.member.created", target=member, changes=_audit_view(member))
+    log_action(actor=actor, action="members.member.created", target=member, changes=_hide(_audit_view(member)))
     return member
 
 
 @transaction.atomic
 def member_update(*, actor, member: Member, data: dict) -> Member:
     """Edit the record. A change of organisation is a move (history kept), not an edit."""
-    require(actor, "member.manage", member.organization)
     data = dict(data)
-    new_org = data.pop("organization", member.organization)
+    new_org = data.pop("organization", None)
+    _current(new_org, member)
+    require(actor, "member.manage", member.organization)
+    new_org = new_org or member.organization
     if "id_number" in data and id_number_taken(data["id_number"], exclude_pk=member.pk):
         raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
     before = _audit_view(member)
@@ -110,7 +138,7 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     member.save()
     changes = diff(before, _audit_view(member))
     if changes:
-        log_action(actor=actor, action="members.member.updated", target=member, changes=changes)
+        log_action(actor=actor, action="members.member.updated", target=member, changes=_hide(changes))
     if new_org.pk != member.organization_id:
         member_move(actor=actor, member=member, to=new_org, on=dt.date.today(), reason="组织调整")
     return member
@@ -119,6 +147,7 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
 @transaction.atomic
 def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason: str = "组织调整") -> Member:
     """Close the current period and open the next on the same date: counts see the member exactly once."""
+    _current(to, member)
     require(actor, "member.manage", member.organization)
     require(actor, "member.manage", to)
     if to.is_dissolved:

@@ -10,10 +10,10 @@ import datetime as dt
 
 from django.db import models
 
-from dangjian.core.scoping import PATH_END, ScopedModel
+from dangjian.core.scoping import PATH_ALPHABET, ScopedModel, subtree_bounds
 
 SEGMENT = 4
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+ALPHABET = PATH_ALPHABET
 
 
 def path_segment(n: int) -> str:
@@ -95,7 +95,7 @@ class Organization(ScopedModel):
         return self.kind in BRANCH_KINDS
 
     def subtree_range(self) -> tuple[str, str]:
-        return self.path, self.path + PATH_END
+        return subtree_bounds(self.path)
 
     def is_ancestor_of(self, other: "Organization") -> bool:
         return other.path.startswith(self.path) and other.path != self.path

@@ -13,7 +13,7 @@ from dangjian.audit import registry
 from dangjian.audit.services import diff, log_action
 from dangjian.core.errors import Conflict, ValidationFailed
 from dangjian.core.permissions import require
-from dangjian.core.scoping import PATH_END, ScopedModel
+from dangjian.core.scoping import ScopedModel, subtree_bounds
 
 from .models import BRANCH_KINDS, CommitteeMember, Organization, OrgKind, path_segment
 
@@ -49,6 +49,30 @@ def _check_placement(kind: str, parent: Organization | None) -> None:
         raise ValidationFailed("党支部之下只能设党小组", fields={"kind": ["组织类型：党支部之下只能设党小组"]})
 
 
+def _current(*orgs: Organization | None) -> None:
+    """Lock the rows and reload the callers' objects in place. An object loaded before another move still
+    carries the old path: permissions, ranges and copied paths must use the path the row has now."""
+    pks = sorted({o.pk for o in orgs if o is not None})
+    list(Organization.unscoped.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk"))
+    for o in orgs:
+        if o is not None:
+            o.refresh_from_db()
+
+
+def _check_children_under(kind: str, org: Organization) -> None:
+    """A change of kind must keep the live sub-organisations' placement valid (e.g. a branch with party
+    groups cannot become a general branch; a committee with branches cannot become a branch)."""
+    as_parent = Organization(kind=kind)
+    for child in Organization.unscoped.filter(parent=org, is_dissolved=False).order_by("path"):
+        try:
+            _check_placement(child.kind, as_parent)
+        except ValidationFailed:
+            raise ValidationFailed(
+                f"改为该类型后，下级组织“{child.name}”的设置不再符合规定",
+                fields={"kind": [f"组织类型：下级组织“{child.name}”（{child.get_kind_display()}）不能设在该类型之下"]},
+            ) from None
+
+
 def _next_child_path(parent: Organization | None) -> tuple[str, int]:
     """Hand out the next path segment under `parent`, with the parent row locked."""
     if parent is None:
@@ -64,6 +88,7 @@ def _next_child_path(parent: Organization | None) -> tuple[str, int]:
 @transaction.atomic
 def organization_create(*, actor, parent: Organization | None, name: str, kind: str, unit_category: str = "",
                         sector: str = "", subdistrict: str = "", has_approval_authority: bool = False) -> Organization:
+    _current(parent)
     if parent is None:
         require(actor, "system.bootstrap")
     else:
@@ -82,6 +107,7 @@ def organization_create(*, actor, parent: Organization | None, name: str, kind: 
 @transaction.atomic
 def organization_update(*, actor, org: Organization, **fields) -> Organization:
     """Rename and re-describe. The kind may change only where the placement rules still hold."""
+    _current(org)
     require(actor, "org.manage", org)
     unknown = set(fields) - set(ORG_FIELDS)
     if unknown:
@@ -90,6 +116,7 @@ def organization_update(*, actor, org: Organization, **fields) -> Organization:
         raise Conflict("该组织已撤销，不能修改")
     if "kind" in fields and fields["kind"] != org.kind:
         _check_placement(fields["kind"], org.parent)
+        _check_children_under(fields["kind"], org)
     old = {f: getattr(org, f) for f in fields}
     for f, v in fields.items():
         setattr(org, f, v.strip() if isinstance(v, str) else v)
@@ -114,6 +141,7 @@ def _path_denormalised_models() -> list[tuple[type, str]]:
 @transaction.atomic
 def organization_move(*, actor, org: Organization, new_parent: Organization) -> Organization:
     """Move a whole subtree under another parent: paths of organisations and of every row that copies them."""
+    _current(org, new_parent)
     require(actor, "org.manage", org)
     require(actor, "org.manage", new_parent)
     if new_parent.pk == org.pk or org.is_ancestor_of(new_parent):
@@ -125,7 +153,7 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     old_path = org.path
     new_path, new_depth = _next_child_path(new_parent)
     cut = len(old_path) + 1
-    lo, hi = old_path, old_path + PATH_END
+    lo, hi = subtree_bounds(old_path)
     Organization.unscoped.filter(path__gte=lo, path__lt=hi).update(
         path=Concat(Value(new_path), Substr("path", cut)), depth=F("depth") + (new_depth - org.depth)
     )
@@ -143,6 +171,7 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
 @transaction.atomic
 def organization_dissolve(*, actor, org: Organization, on: dt.date) -> Organization:
     """撤销: the record and its history stay; members and live sub-organisations must be moved first."""
+    _current(org)
     require(actor, "org.manage", org)
     if org.is_dissolved:
         raise Conflict("该组织已经撤销")
@@ -177,6 +206,7 @@ def _check_term(term_start, term_end):
 @transaction.atomic
 def committee_member_add(*, actor, org: Organization, person_name: str, position: str, term_start: dt.date,
                          term_end: dt.date, employment: str = "part_time", member=None) -> CommitteeMember:
+    _current(org)
     require(actor, "org.manage", org)
     if org.is_dissolved:
         raise Conflict("该组织已撤销，不能新增班子成员")
