@@ -21,7 +21,7 @@ from dangjian.members.services import member_create
 from dangjian.orgs.models import Organization, OrgKind, Sector, UnitCategory
 from dangjian.orgs.services import organization_create
 
-PASSWORD = "Test-pass-2026"
+PASSWORD = "Test-pass-2026"  # noqa: S105  (test accounts only)
 _seq = itertools.count(1)
 
 

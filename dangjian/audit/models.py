@@ -52,6 +52,9 @@ class AuditEntry(models.Model):
             models.Index(fields=["target_type", "target_id"]),
         ]
 
+    def __str__(self):
+        return f"#{self.pk} {self.action} {self.target_label}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AppendOnlyError("审计日志只能追加，不能修改")
@@ -86,3 +89,6 @@ class ChainHead(models.Model):
 
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.count} entries, head {self.last_hash[:12]}"

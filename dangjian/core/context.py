@@ -13,7 +13,7 @@ class Origin:
     ip: str | None = None
 
 
-_origin: ContextVar[Origin] = ContextVar("dangjian_origin", default=Origin())
+_origin: ContextVar[Origin] = ContextVar("dangjian_origin", default=Origin())  # noqa: B039  (frozen)
 
 
 def current_origin() -> Origin:

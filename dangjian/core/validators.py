@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
@@ -35,24 +36,24 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
     value = (raw or "").strip().replace(" ", "").upper()
     if len(value) == 15:
         if not value.isdigit():
-            raise ValidationError("15位身份证号只能由数字组成", code="id_chars")
+            raise ValidationError("15位旧号码只能由数字组成", code="id_chars")
         first17 = value[:6] + "19" + value[6:]
         value = first17 + id_check_char(first17)
     if len(value) != 18:
-        raise ValidationError("身份证号应为18位（或15位旧号码），当前为%(n)d位", code="id_length", params={"n": len(value)})
+        raise ValidationError("应为18位（或15位旧号码），当前为%(n)d位", code="id_length", params={"n": len(value)})
     if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        raise ValidationError("身份证号前17位须为数字，最后一位为数字或X", code="id_chars")
+        raise ValidationError("前17位须为数字，最后一位为数字或X", code="id_chars")
     if value[:2] not in PROVINCE_CODES:
-        raise ValidationError("身份证号前两位“%(p)s”不是有效的省级行政区代码", code="id_province", params={"p": value[:2]})
+        raise ValidationError("前两位“%(p)s”不是有效的省级行政区代码", code="id_province", params={"p": value[:2]})
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise ValidationError("身份证号中的出生日期“%(d)s”不存在", code="id_date", params={"d": value[6:14]}) from None
-    today = today or dt.date.today()
+        raise ValidationError("其中的出生日期“%(d)s”不存在", code="id_date", params={"d": value[6:14]}) from None
+    today = today or timezone.localdate()
     if birth > today or birth.year < 1900:
-        raise ValidationError("身份证号中的出生日期“%(d)s”不合理", code="id_date", params={"d": value[6:14]})
+        raise ValidationError("其中的出生日期“%(d)s”不合理", code="id_date", params={"d": value[6:14]})
     if id_check_char(value[:17]) != value[17]:
-        raise ValidationError("身份证号校验位不正确，请核对号码", code="id_check")
+        raise ValidationError("校验位不正确，请核对号码", code="id_check")
     return IdNumber(value, birth, "male" if int(value[16]) % 2 else "female")
 
 
@@ -61,7 +62,7 @@ def normalize_phone(raw: str) -> str:
     if value.startswith("+86"):
         value = value[3:]
     if not PHONE_RE.match(value):
-        raise ValidationError("手机号码应为以1开头的11位数字", code="phone")
+        raise ValidationError("应为以1开头的11位数字", code="phone")
     return value
 
 

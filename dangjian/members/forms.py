@@ -71,10 +71,10 @@ class MemberForm(forms.Form):
         info = getattr(self, "id_info", None)
         if info is not None:
             if data.get("birth_date") and data["birth_date"] != info.birth_date:
-                self.add_error("birth_date", "与身份证号中的出生日期（%s）不一致" % info.birth_date.isoformat())
+                self.add_error("birth_date", f"与身份证号中的出生日期（{info.birth_date.isoformat()}）不一致")
             data["birth_date"] = data.get("birth_date") or info.birth_date
             if data.get("gender") and data["gender"] != info.gender:
-                self.add_error("gender", "与身份证号所示性别（%s）不一致" % codes.Gender(info.gender).label)
+                self.add_error("gender", f"与身份证号所示性别（{codes.Gender(info.gender).label}）不一致")
             data["gender"] = data.get("gender") or info.gender
         elif "id_number" not in self.errors:  # editing without a new ID number: the stored one stands
             if not data.get("birth_date"):

@@ -10,6 +10,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from dangjian.core import codes
 from dangjian.core.scoping import ScopedModel
@@ -89,7 +90,7 @@ class Member(ScopedModel):
         """党龄: whole years since 转正 (DOMAIN-RULES §1.6); None while probationary."""
         if self.confirmed_on is None:
             return None
-        on = on or dt.date.today()
+        on = on or timezone.localdate()
         c = self.confirmed_on
         return max(0, on.year - c.year - ((on.month, on.day) < (c.month, c.day)))
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from dangjian.core import codes, crypto
 from dangjian.core.errors import NotFound
@@ -56,7 +57,7 @@ def member_list(*, filters: MemberFilters | None = None):
     if f.gender:
         qs = qs.filter(gender=f.gender)
     if f.age_band:
-        qs = qs.filter(_age_band_q(f.age_band, f.today or dt.date.today()))
+        qs = qs.filter(_age_band_q(f.age_band, f.today or timezone.localdate()))
     if f.education_level:
         qs = qs.filter(education__startswith=f.education_level[:1])
     if f.sector:

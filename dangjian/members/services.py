@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from dangjian.audit import registry
-from dangjian.audit.services import diff, log_action
+from dangjian.audit.services import diff, log_action, log_failure
 from dangjian.core import crypto
-from dangjian.core.errors import ValidationFailed
+from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
-from dangjian.core.permissions import require
+from dangjian.core.permissions import can, require
 from dangjian.orgs.models import Organization
 
 from .models import Member, MembershipPeriod
@@ -140,7 +141,7 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     if changes:
         log_action(actor=actor, action="members.member.updated", target=member, changes=_hide(changes))
     if new_org.pk != member.organization_id:
-        member_move(actor=actor, member=member, to=new_org, on=dt.date.today(), reason="组织调整")
+        member_move(actor=actor, member=member, to=new_org, on=timezone.localdate(), reason="组织调整")
     return member
 
 
@@ -170,14 +171,16 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     return member
 
 
-@transaction.atomic
 def member_reveal(*, actor, member: Member, field: str) -> str:
-    """Show one personal field in full. Needs `member.reveal`; every reveal is in the audit log."""
+    """Show one personal field in full. Needs `member.reveal` (or being the member); every reveal, and
+    every refused attempt, is in the audit log."""
     if field not in REVEALABLE:
         raise ValidationFailed("该字段不能查看", fields={"field": ["字段：只能查看身份证号或手机号码"]})
-    if member.user_id is None or member.user_id != getattr(actor, "pk", None):
-        require(actor, "member.reveal", member.organization)
     column, label = REVEALABLE[field]
+    own = member.user_id is not None and member.user_id == getattr(actor, "pk", None)
+    if not own and not can(actor, "member.reveal", member.organization):
+        log_failure(actor=actor, action="members.member.revealed", target=member, changes={"field": label})
+        raise PermissionDenied()
     log_action(actor=actor, action="members.member.revealed", target=member, changes={"field": label})
     return crypto.decrypt(getattr(member, column))
 

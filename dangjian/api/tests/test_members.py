@@ -167,14 +167,16 @@ def test_member_may_reveal_their_own_phone(district, as_role):
 
 
 def test_reveal_refused_for_branch_worker(district, worker):
-    """branch_worker has member.view but not member.reveal: 403, and no reveal is logged as done."""
-    unchanged = Unchanged()
+    """branch_worker has member.view but not member.reveal: 403; the attempt is logged as a failure only."""
+    members = Member.unscoped.count()
     response = worker.post(f"/api/v1/members/{district.member_a1.pk}/reveal", {"field": "id_number"},
                            content_type=JSON)
     assert assert_error(response, 403)["code"] == "forbidden"
     assert "value" not in response.json()
-    unchanged.check()
+    assert Member.unscoped.count() == members
     assert not AuditEntry.objects.filter(action="members.member.revealed", success=True).exists()
+    refused = AuditEntry.objects.get(action="members.member.revealed", success=False)
+    assert refused.actor_id == district.users["branch_worker"].pk and refused.source == "api"
 
 
 def test_reveal_of_another_field_is_422(district, as_role):

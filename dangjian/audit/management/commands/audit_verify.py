@@ -11,6 +11,5 @@ class Command(BaseCommand):
         if report.ok:
             self.stdout.write(f"审计日志完整：共校验 {report.checked} 条记录。")
             return
-        raise CommandError(
-            f"审计日志在第 {report.broken_at} 号记录处断链：{report.reason}（此前 {report.checked} 条完好）。"
-        )
+        where = f"在第 {report.broken_at} 号记录处断链：" if report.broken_at is not None else "不完整："
+        raise CommandError(f"审计日志{where}{report.reason}（此前 {report.checked} 条完好）。")
