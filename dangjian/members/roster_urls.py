@@ -1,15 +1,12 @@
-# Placeholder until the roster import/export lands (being written in parallel).
-from django.http import HttpResponse
+"""Roster import/export. Included into the members namespace: `path("roster/", include(roster_urls))`."""
+
 from django.urls import path
 
-
-def _pending(request):
-    return HttpResponse(status=503)
-
+from . import roster_views
 
 urlpatterns = [
-    path("template/", _pending, name="roster_template"),
-    path("import/", _pending, name="roster_import"),
-    path("errors/", _pending, name="roster_errors"),
-    path("export/", _pending, name="roster_export"),
+    path("import/", roster_views.roster_import, name="roster_import"),
+    path("import/template/", roster_views.roster_template, name="roster_template"),
+    path("import/errors/", roster_views.roster_errors, name="roster_errors"),
+    path("export/", roster_views.roster_export, name="roster_export"),
 ]

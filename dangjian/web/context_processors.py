@@ -15,6 +15,7 @@ def navigation(request):
         ("accounts:users", "账号管理", user.has_capability("user.manage")),
         ("accounts:grants", "角色授权", user.has_capability("grant.manage")),
         ("audit:log", "审计日志", user.has_capability("audit.view")),
+        ("accounts:tokens", "接口令牌", worker),
     ]
     path = request.path
     nav = []

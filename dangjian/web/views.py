@@ -1,8 +1,10 @@
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from dangjian.members.selectors import member_counts_by_org, member_status_counts
+from dangjian.members.selectors import member_count_as_of, member_counts_by_org, member_status_counts
 from dangjian.orgs.models import OrgKind
 from dangjian.orgs.rules import size_warnings, term_warnings
 from dangjian.orgs.selectors import committee_seats_in_scope, organization_kind_counts, organization_list
@@ -28,7 +30,10 @@ def home(request):
     kinds = organization_kind_counts()
     warnings = term_warnings(committee_seats_in_scope(), today)
     warnings += size_warnings(orgs, member_counts_by_org(orgs=orgs))
+    as_of = _as_of(request.GET.get("as_of", ""))
     context = {
+        "as_of": as_of,
+        "as_of_count": member_count_as_of(org=None, on=as_of) if as_of else None,
         "member_total": sum(status.values()),
         "member_full": status.get("full", 0),
         "member_probationary": status.get("probationary", 0),
@@ -38,3 +43,11 @@ def home(request):
         "warning_count": len(warnings),
     }
     return render(request, "web/home.html", context)
+
+
+def _as_of(raw: str) -> dt.date | None:
+    """党内统计 is taken at 31 December: the workbench answers "how many on that day" for any date."""
+    try:
+        return dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None

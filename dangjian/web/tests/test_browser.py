@@ -24,18 +24,22 @@ def browser_page():
         pytest.skip("chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the Django calls made here are plain sync ones.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 375, "height": 800})
         yield page
         browser.close()
-    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def test_login_list_and_member_page_stay_on_the_server(live_server, transactional_db, browser_page):
-    district = build_district()
+@pytest.fixture
+def live_district(transactional_db):
+    """Built before the browser starts: Playwright's sync API runs an event loop in this thread, and a
+    database connection opened inside it would outlive the test (PostgreSQL then refuses to drop the DB)."""
+    return build_district()
+
+
+def test_login_list_and_member_page_stay_on_the_server(live_server, live_district, browser_page):
+    district = live_district
     page = browser_page
     hosts = set()
     page.on("request", lambda request: hosts.add(urlparse(request.url).hostname))

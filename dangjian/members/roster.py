@@ -1,0 +1,991 @@
+"""The roster in and out of Excel: the import template, the all-or-nothing import, its error report, the export.
+
+Import, in four steps that each touch the database a fixed number of times whatever the row count:
+
+1. `read_roster()` opens the upload with python-calamine (.xlsx, the old .xls, .ods; the format is detected
+   from the content, never the file name), finds the header row and maps the Chinese headers to fields.
+2. `validate_roster()` turns each cell into what `MemberForm` expects (codes by name or code, the date
+   spellings offices use, numbers Excel made of ID and phone columns), validates each row with
+   `MemberForm` (the one validator of member data), resolves the organisation column against the
+   importer's organisations loaded in **one** query, and finds duplicate ID numbers inside the file and
+   against the database (one query per 5,000 numbers).
+3. `save_roster()` saves every row or none: `bulk_create` of members and their first membership period in
+   one transaction with one audit entry that holds counts only (no personal data).
+4. On any row error nothing is saved; `write_error_report()` gives the worker an .xlsx of
+   行号 / 列 / 值 / 原因 with ID numbers and phones masked.
+
+Row numbers are the ones the worker sees in Excel: the header is row 1, the first data row is row 2
+(a title row above the header shifts both, as it does in Excel).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import python_calamine
+import xlsxwriter
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import NOT_PROVIDED, OuterRef, Subquery
+from django.utils import timezone
+
+from dangjian.audit.services import log_action
+from dangjian.core import codes, crypto
+from dangjian.core.errors import PermissionDenied, ValidationFailed
+from dangjian.core.masking import mask_id_number, mask_phone
+from dangjian.core.scoping import subtree_q
+from dangjian.orgs.models import Organization
+
+from .forms import MemberForm
+from .models import Member, MembershipPeriod, MemberStatus, Standing
+from .selectors import ID_LIKE, PHONE_LIKE, MemberFilters, member_list
+from .services import DUPLICATE_ID, member_build
+
+# --- Columns -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str  # the Chinese header of the template
+    field: str  # MemberForm field, or "organization" / "since"
+    kind: str  # text | id | phone | date | code | org | flag
+    required: bool  # the column must be present in the header row
+    help: str  # one line for the 填写说明 sheet and the header comment
+    example: str
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("姓名", "name", "text", True, "必填，最多50字", "张红", ("党员姓名",)),
+    Column("身份证号", "id_number", "id", True,
+           "必填，18位公民身份号码（最后一位可为X）；15位旧号码会自动转换。请保持本列为“文本”格式",
+           "110105198001010017", ("身份证号码", "公民身份号码", "身份证")),
+    Column("性别", "gender", "code", False, "男 / 女；可空，空时按身份证号", "女"),
+    Column("民族", "ethnicity", "code", True, "必填，民族名称或两位代码（见“代码表”），如 汉族 或 01", "汉族"),
+    Column("出生日期", "birth_date", "date", False, "可空，空时按身份证号；填写时须与身份证号一致", "1980-01-01"),
+    Column("手机号码", "phone", "phone", False, "可空，11位手机号码；请保持本列为“文本”格式", "13800138000",
+           ("手机号", "联系电话", "手机")),
+    Column("学历", "education", "code", True, "必填，学历名称或代码（见“代码表”），如 大学本科毕业 或 21", "大学本科毕业",
+           ("文化程度",)),
+    Column("职业类别", "occupation", "code", True, "必填，见“代码表”，如 党政机关工作人员（可只填括号前的部分）",
+           "党政机关工作人员", ("职业",)),
+    Column("工作单位", "work_unit", "text", False, "可空，最多100字", "示范区民政局"),
+    Column("职务", "post", "text", False, "可空，最多50字", "科员"),
+    Column("家庭住址", "address", "text", False, "可空，最多200字", "示范区甲街道1号"),
+    Column("所在党组织", "organization", "org", True,
+           "必填，党组织全称（见“组织列表”）；同名组织请填“组织列表”中的编号", "甲社区党支部", ("党组织", "所在支部")),
+    Column("党员类别", "status", "code", True, "必填，正式党员 / 预备党员", "正式党员", ("人员类别",)),
+    Column("入党日期", "joined_on", "date", True, "必填，如 2001-07-01、2001/7/1 或 2001年7月1日", "2005-07-01"),
+    Column("转正日期", "confirmed_on", "date", False, "正式党员必填，预备党员不填", "2006-07-01"),
+    Column("转入本组织日期", "since", "date", False, "可空，空时按入党日期；不能早于入党日期", "2015-03-01",
+           ("转入日期",)),
+    Column("流动党员", "is_mobile", "flag", False, "是 / 否；可空，空为否", "否"),
+    Column("失联党员", "is_lost_contact", "flag", False, "是 / 否；可空，空为否", "否"),
+)
+HEADERS = [c.header for c in COLUMNS]
+DATA_SHEET = "党员名册"
+HELP_SHEET = "填写说明"
+CODES_SHEET = "代码表"
+ORGS_SHEET = "组织列表"
+HEADER_SCAN_ROWS = 20  # the header may sit below a title row or two
+MAX_COLUMNS = 200
+DIGEST_CHUNK = 5000  # parameters per duplicate lookup: under SQLite's 32,766 and PostgreSQL's 65,535
+BATCH_SIZE = 2000  # rows per bulk_create batch (PostgreSQL)
+INSERT_CHUNK = 10000  # rows per executemany
+REPORT_DIR = "import-errors"
+REPORT_MAX_AGE = 24 * 3600  # seconds an error report is kept
+SHOWN_ERRORS = 200
+
+
+def _normalize_header(value) -> str:
+    text = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"\s|\*|\(.*?\)", "", text)
+
+
+_HEADER_LOOKUP: dict[str, Column] = {}
+for _c in COLUMNS:
+    for _name in (_c.header, *_c.aliases):
+        _HEADER_LOOKUP[_normalize_header(_name)] = _c
+
+
+# --- Errors ------------------------------------------------------------------------------------------
+
+
+class RosterFileError(ValidationFailed):
+    """The file as a whole cannot be imported (not a spreadsheet, no header, too big): nothing was read."""
+
+    code = "roster_file"
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as numbered in Excel
+    column: str  # the Chinese header, "" for the row as a whole
+    value: str  # masked for ID numbers and phones
+    reason: str  # Chinese
+
+
+# --- Reading -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class RosterSheet:
+    rows: list[tuple[int, list]]  # (Excel row number, cells) of the non-blank data rows
+    columns: list[tuple[int, Column]]  # (cell index, column) found in the header
+    file_format: str
+
+
+def _file_format(content: bytes) -> str:
+    """For the audit entry only: calamine itself detects the format from the content."""
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    if content.startswith(b"PK"):
+        return "ods" if b"application/vnd.oasis.opendocument.spreadsheet" in content[:200] else "xlsx"
+    return "unknown"
+
+
+def read_roster(upload, *, max_bytes: int | None = None, max_rows: int | None = None) -> RosterSheet:
+    """Open an uploaded file (a Django UploadedFile, a path or any binary file object) as a roster."""
+    max_bytes = settings.DANGJIAN_IMPORT_MAX_BYTES if max_bytes is None else max_bytes
+    max_rows = settings.DANGJIAN_IMPORT_MAX_ROWS if max_rows is None else max_rows
+    if isinstance(upload, bytes):
+        content = upload
+    elif isinstance(upload, str | Path):
+        with open(upload, "rb") as f:
+            content = f.read(max_bytes + 1)
+    else:
+        size = getattr(upload, "size", None)
+        if size is not None and size > max_bytes:
+            raise _too_big(max_bytes)
+        if hasattr(upload, "seek"):
+            upload.seek(0)
+        content = upload.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise _too_big(max_bytes)
+    if not content:
+        raise RosterFileError("上传的文件是空的，请选择填好的名册文件。")
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content))
+        sheet = _pick_sheet(workbook)
+    except RosterFileError:
+        raise
+    except python_calamine.PasswordError:
+        raise RosterFileError("文件设置了打开密码，请在 Excel/WPS 中取消密码后再上传。") from None
+    except Exception:  # calamine's errors for anything that is not a workbook
+        raise RosterFileError(
+            "无法读取该文件：请上传 Excel 表格（.xlsx 或 .xls）或 WPS/OpenOffice 表格（.ods），建议下载模板填写。"
+        ) from None
+    if sheet.total_width > MAX_COLUMNS:
+        raise RosterFileError(f"表格有 {sheet.total_width} 列，超过 {MAX_COLUMNS} 列：请删除模板以外的多余列后再上传。")
+    # Rows past this cannot all fit the limit; reading them would only cost memory.
+    cap = max_rows + HEADER_SCAN_ROWS + 1
+    if sheet.total_height > cap + 1000:
+        raise RosterFileError(f"表格行数超过 {max_rows} 行的上限，请分成几个文件导入。")
+    try:
+        cells = sheet.to_python(skip_empty_area=False, nrows=cap + 1000)
+    except Exception:
+        raise RosterFileError("文件已损坏或格式不完整，无法读取，请在 Excel/WPS 中重新保存后上传。") from None
+    header_index, columns = _find_header(cells)
+    indexes = [i for i, _ in columns]
+    rows = []
+    for i in range(header_index + 1, len(cells)):
+        row = cells[i]
+        if any(_filled(row[j]) for j in indexes if j < len(row)):
+            rows.append((i + 1, row))
+    if not rows:
+        raise RosterFileError("表格中没有党员数据：请在表头下面逐行填写后再上传（空行会被跳过）。")
+    if len(rows) > max_rows:
+        raise RosterFileError(f"表格有 {len(rows)} 行数据，超过一次最多导入 {max_rows} 行的上限，请分成几个文件导入。")
+    return RosterSheet(rows=rows, columns=columns, file_format=_file_format(content))
+
+
+def _too_big(max_bytes: int) -> RosterFileError:
+    return RosterFileError(f"文件超过 {size_label(max_bytes)} 的上限，请分成几个文件导入。")
+
+
+def size_label(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB" if n >= 1024 * 1024 else f"{max(1, n // 1024)} KB"
+
+
+def _pick_sheet(workbook):
+    """The 党员名册 sheet if there is one, else the first sheet that is not the 填写说明/代码表/组织列表."""
+    names = workbook.sheet_names
+    if not names:
+        raise RosterFileError("文件中没有工作表。")
+    for name in names:
+        if name.strip() == DATA_SHEET:
+            return workbook.get_sheet_by_name(name)
+    for name in names:
+        if name.strip() not in (HELP_SHEET, CODES_SHEET, ORGS_SHEET):
+            return workbook.get_sheet_by_name(name)
+    return workbook.get_sheet_by_index(0)
+
+
+def _filled(value) -> bool:
+    return value is not None and value != "" and not (isinstance(value, str) and not value.strip())
+
+
+def _find_header(cells: list[list]) -> tuple[int, list[tuple[int, Column]]]:
+    best_index, best = -1, []
+    for i, row in enumerate(cells[:HEADER_SCAN_ROWS]):
+        found = [(j, _HEADER_LOOKUP.get(_normalize_header(v))) for j, v in enumerate(row) if _filled(v)]
+        found = [(j, c) for j, c in found if c is not None]
+        if len(found) > len(best):
+            best_index, best = i, found
+    if not best:
+        raise RosterFileError(
+            "未找到表头：第一行应为列名（" + "、".join(HEADERS[:4]) + "……）。请下载模板，按模板的列填写。"
+        )
+    seen: dict[str, int] = {}
+    for j, c in best:
+        if c.header in seen:
+            raise RosterFileError(f"表头中“{c.header}”列出现了两次（第{_col_letter(seen[c.header])}列和第{_col_letter(j)}列），请删除一列。")
+        seen[c.header] = j
+    missing = [c.header for c in COLUMNS if c.required and c.header not in seen]
+    if missing:
+        raise RosterFileError(
+            f"表头（第{best_index + 1}行）缺少必填列：{'、'.join(missing)}。请使用模板的表头，列名须与模板一致。"
+        )
+    return best_index, best
+
+
+def _col_letter(index: int) -> str:
+    out = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+# --- Cell conversion ---------------------------------------------------------------------------------
+
+
+class _CellError(Exception):
+    pass
+
+
+class CodeTable:
+    """Code or Chinese name → code, through `codes.lookup_code`, memoised per distinct spelling."""
+
+    def __init__(self, choices, aliases: dict[str, str] | None = None, what: str = ""):
+        self.choices = list(choices)
+        self.cache: dict[str, str | None] = dict(aliases or {})
+        self.what = what
+
+    def resolve(self, value: str) -> str:
+        try:
+            code = self.cache[value]
+        except KeyError:
+            code = self.cache[value] = codes.lookup_code(self.choices, value)
+        if code is None:
+            raise _CellError(f"“{value}”不是有效的{self.what}，{self.hint()}")
+        return code
+
+    def hint(self) -> str:
+        if len(self.choices) <= 4:
+            return "应为" + "、".join(name for _, name in self.choices)
+        return "请填写“代码表”中的名称或代码"
+
+
+def _occupation_aliases() -> dict[str, str]:
+    out = {}
+    for code, label in codes.Occupation.choices:
+        out[label.split("（")[0]] = code
+    return out
+
+
+_ETHNICITY_ALIASES = {name[:-1]: code for code, name in codes.ETHNICITY_CHOICES if name.endswith("族")}
+# Everyday spellings of the level names; each maps to its level code (as precise as what was written).
+_EDUCATION_ALIASES = {"研究生": "10", "本科": "20", "大本": "20", "专科": "30", "大专": "30", "中专": "40",
+                      "高中": "60", "初中": "70", "小学": "80"}
+_GENDER_ALIASES = {"男性": "male", "女性": "female", "": ""}
+_STATUS_ALIASES = {"正式": MemberStatus.FULL, "预备": MemberStatus.PROBATIONARY}
+_FLAGS = {"是": True, "否": False, "": False, "y": True, "n": False, "yes": True, "no": False, "true": True,
+          "false": False, "1": True, "0": False, "√": True, "×": False}
+
+
+def _code_tables() -> dict[str, CodeTable]:
+    return {
+        "gender": CodeTable(codes.Gender.choices, _GENDER_ALIASES, "性别"),
+        "ethnicity": CodeTable(codes.ETHNICITY_CHOICES, _ETHNICITY_ALIASES, "民族名称或代码"),
+        "education": CodeTable(codes.EDUCATION_CHOICES, _EDUCATION_ALIASES, "学历名称或代码"),
+        "occupation": CodeTable(codes.Occupation.choices, _occupation_aliases(), "职业类别"),
+        "status": CodeTable(MemberStatus.choices, _STATUS_ALIASES, "党员类别"),
+    }
+
+
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SCIENTIFIC_RE = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d+$")
+DATE_HINT = "请填写如 2001-07-01、2001/7/1、2001.7.1 或 2001年7月1日"
+
+
+def _text(value) -> str:
+    """A cell as text; whole numbers lose the ".0" calamine gives every number."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value).strip()
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if float(value).is_integer() and 19000101 <= value <= 29991231:  # 20010701 typed as a number
+            value = str(int(value))
+        else:
+            raise _CellError(f"“{_text(value)}”是数字而不是日期（单元格可能被设成了“常规”或“数值”格式），{DATE_HINT}")
+    if isinstance(value, dt.time | dt.timedelta):
+        raise _CellError(f"“{value}”是时间而不是日期，{DATE_HINT}")
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        return None
+    m = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
+    if not m:
+        raise _CellError(f"无法识别日期“{text}”，{DATE_HINT}")
+    try:
+        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise _CellError(f"日期“{text}”不存在") from None
+    if day.year < 1900:
+        raise _CellError(f"日期“{text}”不合理")
+    return day
+
+
+_FLOAT_ID_REASON = (
+    "身份证号被 Excel 当成了数字（显示为 {shown}），后几位已经丢失，无法还原。"
+    "请把“身份证号”列设置为“文本”格式后重新填写（或在号码前加英文单引号 '）"
+)
+
+
+def _id_number(value) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if float(value).is_integer() and 0 < value < 1e15:  # 15 digits or fewer are exact in a double
+            return str(int(value))
+        raise _CellError(_FLOAT_ID_REASON.format(shown=f"{float(value):.5E}".replace("E+", "E+")))
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
+    if _SCIENTIFIC_RE.match(text):
+        raise _CellError(_FLOAT_ID_REASON.format(shown=text))
+    return text
+
+
+def _phone(value) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _text(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    try:
+        return _FLAGS[text]
+    except KeyError:
+        raise _CellError(f"“{text}”应填“是”或“否”") from None
+
+
+def _mask_value(column: Column | None, value) -> str:
+    """What the report and the page may show of a cell: ID numbers and phones masked (core.masking)."""
+    if value is None:
+        return ""
+    if column is None or column.kind not in ("id", "phone"):
+        return _text(value)[:200]
+    if isinstance(value, float) and value >= 1e15:
+        text = f"{value:.0f}"
+    else:
+        text = _text(value)
+    if column.kind == "id":
+        return mask_id_number(text) if len(text) >= 10 else "*" * len(text)
+    return mask_phone(text) if len(text) >= 7 else "*" * len(text)
+
+
+# --- Validation --------------------------------------------------------------------------------------
+
+
+class _RowForm(MemberForm):
+    """`MemberForm` for one import row, without its organisation field (a ModelChoiceField queries the
+    database per row: the import resolves the 所在党组织 column against a dict loaded once instead).
+
+    A form deep-copies its fields on every instantiation, which costs more than validating the row;
+    the import's forms share one set instead. Safe because nothing here mutates a field per instance
+    (MemberForm only sets the organisation queryset, and that field is gone).
+    """
+
+    organization = None
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("editing"):  # editing changes fields per instance, which the shared fields cannot take
+            raise ValueError("the import form never edits")
+        super().__init__(*args, **kwargs)
+
+    def _clean_fields(self):
+        """Django's loop minus the BoundField/widget plumbing, which is there to read HTML form posts.
+        Import rows already hold Python values (str, date, bool), so each field's `clean()` and the
+        form's `clean_<field>()` run exactly as they do for a page; only the lookup of the value differs.
+        This halves the cost of a row (measured: 1.6 s → 0.7 s for 10,000 rows)."""
+        data, cleaned = self.data, self.cleaned_data
+        for name, form_field in self.fields.items():
+            try:
+                cleaned[name] = form_field.clean(data.get(name))
+                clean_field = getattr(self, f"clean_{name}", None)
+                if clean_field is not None:
+                    cleaned[name] = clean_field()
+            except ValidationError as e:
+                self.add_error(name, e)
+
+
+class _SharedFields(dict):
+    def __deepcopy__(self, memo):
+        return self
+
+
+_RowForm.base_fields = _SharedFields(_RowForm.base_fields)
+
+
+@dataclass
+class ValidRow:
+    row: int
+    data: dict  # MemberForm.cleaned_data plus "organization"
+    since: dt.date | None
+
+
+@dataclass
+class RosterValidation:
+    rows: list[ValidRow]
+    errors: list[RowError]
+    total: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class OrgLookup:
+    """The organisations the actor may import into, loaded in one query, by name, ID (编号) or path."""
+
+    def __init__(self, actor):
+        self.actor = actor
+        paths = actor.capability_paths("member.import")
+        orgs = list(Organization.objects.filter(subtree_q("path", paths)).order_by("path")) if paths else []
+        self.by_name: dict[str, list[Organization]] = {}
+        self.by_key: dict[str, Organization] = {}
+        for org in orgs:
+            self.by_name.setdefault(unicodedata.normalize("NFKC", org.name).strip(), []).append(org)
+            self.by_key[str(org.pk)] = org
+            self.by_key[org.path] = org
+        self.allowed: dict[int, bool] = {}
+        self.orgs = orgs
+
+    def resolve(self, value) -> Organization:
+        text = unicodedata.normalize("NFKC", _text(value)).strip()
+        if not text:
+            raise _CellError("不能为空")
+        found = self.by_name.get(text)
+        if found is not None and len(found) > 1:
+            raise _CellError(f"您管理的范围内有 {len(found)} 个名为“{text}”的党组织，请改填“组织列表”中的编号")
+        org = found[0] if found else self.by_key.get(text)
+        # One message for "does not exist" and "not yours": outside the scope, never confirm it exists.
+        if org is None or not self._may_import(org):
+            raise _CellError(f"在您可管理的范围内找不到党组织“{text}”，请按“组织列表”填写全称")
+        if org.is_dissolved:
+            raise _CellError(f"党组织“{text}”已撤销，不能再导入党员")
+        return org
+
+    def _may_import(self, org: Organization) -> bool:
+        allowed = self.allowed.get(org.pk)
+        if allowed is None:
+            allowed = self.allowed[org.pk] = self.actor.has_capability(
+                "member.import", org.path
+            ) and self.actor.has_capability("member.manage", org.path)
+        return allowed
+
+
+def validate_roster(*, actor, sheet: RosterSheet, today: dt.date | None = None) -> RosterValidation:
+    """Validate every row; a row with any error is reported, never half-imported."""
+    today = today or timezone.localdate()
+    tables = _code_tables()
+    orgs = OrgLookup(actor)
+    errors: list[RowError] = []
+    valid: list[ValidRow] = []
+    present = {c.field for _, c in sheet.columns}
+    defaults = {c.field: ("" if c.kind != "flag" else False) for c in COLUMNS if c.field not in present}
+    defaults["standing"] = Standing.NORMAL
+    defaults.pop("organization", None)
+    defaults.pop("since", None)
+    columns = sheet.columns
+    by_field = {c.field: c for c in COLUMNS}
+    seen_ids: dict[str, tuple[int, str]] = {}  # digest → (first row, masked number)
+
+    for row_no, cells in sheet.rows:
+        n = len(cells)
+        data = dict(defaults)
+        row_errors: list[tuple[Column, object, str]] = []
+        org = since = None
+        for j, col in columns:
+            raw = cells[j] if j < n else ""
+            try:
+                kind = col.kind
+                if kind == "text":
+                    data[col.field] = _text(raw)
+                elif kind == "code":
+                    data[col.field] = tables[col.field].resolve(_text(raw)) if _filled(raw) else ""
+                elif kind == "date":
+                    value = _date(raw)
+                    if col.field == "since":
+                        since = value
+                    else:
+                        data[col.field] = value
+                elif kind == "id":
+                    data[col.field] = _id_number(raw)
+                elif kind == "phone":
+                    data[col.field] = _phone(raw)
+                elif kind == "flag":
+                    data[col.field] = _flag(raw)
+                else:  # org
+                    org = orgs.resolve(raw)
+            except _CellError as e:
+                row_errors.append((col, raw, str(e)))
+                data[col.field] = None
+        form = _RowForm(data=data, today=today)
+        failed = {col.field for col, _, _ in row_errors}
+        if not form.is_valid():
+            for name, messages in form.errors.items():
+                if name in failed:
+                    continue  # the cell's own error already says why
+                col = by_field.get(name)
+                for message in messages:
+                    row_errors.append((col, cells[_index(columns, col)] if col and _index(columns, col) < n else "", message))
+        cleaned = getattr(form, "cleaned_data", {})
+        joined = cleaned.get("joined_on")
+        if since is not None:
+            if joined and since < joined:
+                row_errors.append((by_field["since"], since, "不能早于入党日期"))
+            elif since > today:
+                row_errors.append((by_field["since"], since, "不能晚于今天"))
+        number = cleaned.get("id_number")
+        if number and "id_number" not in failed:
+            digest = crypto.lookup_digest(number)
+            first = seen_ids.get(digest)
+            if first is None:
+                seen_ids[digest] = (row_no, number)
+            else:
+                col = by_field["id_number"]
+                row_errors.append((col, number, f"与第{first[0]}行的身份证号重复"))
+                errors.append(RowError(first[0], col.header, _mask_value(col, number),
+                                       f"与第{row_no}行的身份证号重复"))
+        if row_errors:
+            for col, raw, reason in row_errors:
+                errors.append(RowError(row_no, col.header if col else "", _mask_value(col, raw), reason))
+            continue
+        data = dict(cleaned)
+        data["organization"] = org
+        valid.append(ValidRow(row_no, data, since))
+
+    taken = _digests_taken(list(seen_ids))
+    if taken:
+        col = by_field["id_number"]
+        reason = DUPLICATE_ID.split("：", 1)[-1]
+        for digest in taken:
+            row_no, number = seen_ids[digest]
+            errors.append(RowError(row_no, col.header, _mask_value(col, number), reason))
+    order = {c.header: i for i, c in enumerate(COLUMNS)}
+    errors.sort(key=lambda e: (e.row, order.get(e.column, -1)))
+    return RosterValidation(rows=valid, errors=errors, total=len(sheet.rows))
+
+
+def _index(columns, col) -> int:
+    for j, c in columns:
+        if c is col:
+            return j
+    return 1 << 30
+
+
+def _digests_taken(digests: list[str]) -> set[str]:
+    """The ID numbers already registered. Unscoped on purpose: an ID number is unique in the whole platform,
+    so a member in a subtree the importer cannot see still blocks the row (the message does not say where)."""
+    taken: set[str] = set()
+    for i in range(0, len(digests), DIGEST_CHUNK):
+        chunk = digests[i : i + DIGEST_CHUNK]
+        taken.update(Member.unscoped.filter(id_number_digest__in=chunk).values_list("id_number_digest", flat=True))
+    return taken
+
+
+# --- Saving ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
+    """Save all rows or none, with one audit entry of counts. Rows must come from `validate_roster`."""
+    members = []
+    by_org: dict[str, int] = {}
+    checked: set[int] = set()
+    for r in rows:
+        org = r.data["organization"]
+        if org.pk not in checked:
+            # Validation checked these; a direct caller gets the same refusal (and nothing is saved).
+            if not (actor.has_capability("member.import", org.path) and actor.has_capability("member.manage", org.path)):
+                raise PermissionDenied()
+            checked.add(org.pk)
+        members.append(member_build(r.data))
+        by_org[org.name] = by_org.get(org.name, 0) + 1
+    try:
+        with transaction.atomic():
+            _insert(Member, members)
+    except IntegrityError:  # someone registered one of these numbers since the validation
+        raise ValidationFailed(
+            "身份证号重复", fields={"id_number": [DUPLICATE_ID + "（可能有人刚刚登记了同一号码，请重新导入）"]}
+        ) from None
+    ids = _member_ids([m.id_number_digest for m in members])
+    _insert(MembershipPeriod, [
+        MembershipPeriod(member_id=ids[m.id_number_digest], organization_id=m.organization_id, org_path=m.org_path,
+                         start=r.since or m.joined_on, reason="名册导入")
+        for m, r in zip(members, rows, strict=True)
+    ])
+    top = dict(sorted(by_org.items(), key=lambda kv: -kv[1])[:50])
+    log_action(actor=actor, action="members.roster.imported",
+               changes={"count": len(members), "organizations": len(by_org), "by_organization": top,
+                        "file_format": file_format})
+    return len(members)
+
+
+def _insert(model, objs: list) -> None:
+    """Insert unsaved instances the fastest way each database offers. Scope filters do not apply to
+    inserts; the caller checked every row's organisation. Instances may not get their pk.
+
+    PostgreSQL: `bulk_create` (Django 5.2 sends each column as one UNNEST array: few statements, cheap to
+    parse). SQLite: Django caps an INSERT at 999 parameters (34 members), so bulk_create needs ~300
+    statements per 10,000 rows, each compiled anew (measured 1.7 s CPU + 0.6 s for the periods); instead
+    the same columns, converted by the same `pre_save` + `get_db_prep_save`, go through one prepared
+    statement with `executemany` (0.9 s + 0.1 s).
+    """
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    if connection.vendor != "sqlite" or any(f.db_default is not NOT_PROVIDED for f in fields):
+        model.unscoped.bulk_create(objs, batch_size=BATCH_SIZE)
+        return
+    qn = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters
+        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields))
+    )
+    steps = [(f.pre_save, f.get_db_prep_save) for f in fields]
+    with connection.cursor() as cursor:
+        for i in range(0, len(objs), INSERT_CHUNK):
+            cursor.executemany(sql, [
+                tuple([prep(pre_save(obj, True), connection) for pre_save, prep in steps])
+                for obj in objs[i : i + INSERT_CHUNK]
+            ])
+
+
+def _member_ids(digests: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for i in range(0, len(digests), DIGEST_CHUNK):
+        chunk = digests[i : i + DIGEST_CHUNK]
+        out.update(Member.unscoped.filter(id_number_digest__in=chunk).values_list("id_number_digest", "pk"))
+    return out
+
+
+@dataclass
+class ImportOutcome:
+    total: int = 0  # data rows read
+    saved: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def roster_import(*, actor, upload, today: dt.date | None = None) -> ImportOutcome:
+    """Read, validate, and save every row or none. File-level problems raise RosterFileError."""
+    started = time.perf_counter()
+    sheet = read_roster(upload)
+    result = validate_roster(actor=actor, sheet=sheet, today=today)
+    outcome = ImportOutcome(total=result.total, errors=result.errors)
+    if result.ok:
+        outcome.saved = save_roster(actor=actor, rows=result.rows, file_format=sheet.file_format)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+# --- The error report --------------------------------------------------------------------------------
+
+
+def write_error_report(errors: Iterable[RowError], target) -> None:
+    """行号 / 列 / 值 / 原因 as .xlsx into `target` (a path or a binary file object)."""
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet("错误报告")
+    bold = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
+    sheet.set_column(0, 0, 8)
+    sheet.set_column(1, 1, 14)
+    sheet.set_column(2, 2, 24)
+    sheet.set_column(3, 3, 70)
+    sheet.write_row(0, 0, ["行号", "列", "值", "原因"], bold)
+    sheet.freeze_panes(1, 0)
+    i = 0
+    for i, e in enumerate(errors, start=1):
+        sheet.write_number(i, 0, e.row)
+        sheet.write_string(i, 1, e.column or "（整行）")
+        sheet.write_string(i, 2, e.value)
+        sheet.write_string(i, 3, e.reason)
+    sheet.autofilter(0, 0, max(i, 1), 3)
+    workbook.close()
+
+
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def _report_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / REPORT_DIR
+
+
+def store_error_report(errors: list[RowError]) -> str:
+    """Write the report under MEDIA_ROOT/import-errors/<token>.xlsx and return the token. Reports older than
+    a day are removed on the way (they hold names and masked numbers; nobody needs them tomorrow)."""
+    folder = _report_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - REPORT_MAX_AGE
+    for old in folder.glob("*.xlsx"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
+    token = secrets.token_urlsafe(24)
+    write_error_report(errors, str(folder / f"{token}.xlsx"))
+    return token
+
+
+def error_report_path(token: str) -> Path | None:
+    if not token or not _TOKEN_RE.match(token):
+        return None
+    path = _report_dir() / f"{token}.xlsx"
+    return path if path.is_file() else None
+
+
+def discard_error_report(token: str) -> None:
+    path = error_report_path(token)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+# --- The template ------------------------------------------------------------------------------------
+
+
+def build_template(*, actor) -> bytes:
+    """The import template: the 党员名册 sheet (headers only, ID/phone columns as text, dates as dates),
+    填写说明 (each column, its allowed values, an example row), 代码表 and 组织列表 (what the actor may import into)."""
+    out = io.BytesIO()
+    wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_numbers": False})
+    text = wb.add_format({"num_format": "@"})
+    date = wb.add_format({"num_format": "yyyy-mm-dd"})
+    head = wb.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "align": "center"})
+    head_req = wb.add_format({"bold": True, "bg_color": "#FDE9E7", "font_color": "#B71C1C", "border": 1,
+                              "align": "center"})
+    title = wb.add_format({"bold": True, "font_size": 14})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    bold = wb.add_format({"bold": True})
+
+    data = wb.add_worksheet(DATA_SHEET)
+    widths = {"id": 22, "phone": 14, "date": 13, "org": 24, "text": 16, "code": 14, "flag": 9}
+    for i, col in enumerate(COLUMNS):
+        fmt = text if col.kind in ("id", "phone", "text", "code", "org", "flag") else date
+        data.set_column(i, i, widths[col.kind], fmt)
+        data.write_string(0, i, col.header, head_req if col.required else head)
+        data.write_comment(0, i, f"{'必填' if col.required else '选填'}：{col.help}",
+                           {"x_scale": 2, "y_scale": 1.5})
+    data.freeze_panes(1, 0)
+    last = 5000
+    lists = {"gender": ["男", "女"], "status": [s.label for s in MemberStatus], "is_mobile": ["是", "否"],
+             "is_lost_contact": ["是", "否"]}
+    for i, col in enumerate(COLUMNS):
+        if col.field in lists:
+            data.data_validation(1, i, last, i, {"validate": "list", "source": lists[col.field],
+                                                 "error_type": "warning"})
+
+    # 填写说明: one line per column, then an example row (the data sheet stays empty).
+    help_ = wb.add_worksheet(HELP_SHEET)
+    help_.set_column(0, 0, 16)
+    help_.set_column(1, 1, 8)
+    help_.set_column(2, 2, 80)
+    help_.set_column(3, 3, 22)
+    help_.write_string(0, 0, "党员名册导入说明", title)
+    notes = [
+        "1. 在“党员名册”工作表第1行表头下面逐行填写，每行一名党员；表头不要改动，空行会被跳过。",
+        "2. 所有行都检查无误后才会一次全部导入；只要有一行有错，就一行也不导入，并给出错误报告（行号、列、原因）。",
+        "3. 身份证号、手机号码两列请保持“文本”格式，否则 Excel 会把身份证号变成 1.10105E+17 这样的数字并丢失后几位。",
+        "4. 日期可写成 2001-07-01、2001/7/1、2001.7.1 或 2001年7月1日，也可以是 Excel 日期。",
+        "5. 代码类的列（性别、民族、学历、职业类别、党员类别）填名称或代码均可，见“代码表”。",
+        "6. 所在党组织填“组织列表”中的组织全称；有同名组织时填其编号。只能导入到您有权管理的组织。",
+    ]
+    for i, note in enumerate(notes, start=1):
+        help_.write_string(i, 0, note)
+    row = len(notes) + 2
+    help_.write_row(row, 0, ["列名", "是否必填", "填写要求和可填写的值", "示例"], head)
+    for i, col in enumerate(COLUMNS, start=row + 1):
+        help_.write_string(i, 0, col.header, bold if col.required else None)
+        help_.write_string(i, 1, "必填" if col.required else "选填")
+        help_.write_string(i, 2, col.help, wrap)
+        help_.write_string(i, 3, col.example)
+    row = row + len(COLUMNS) + 3
+    help_.write_string(row, 0, "示例行（仅作参考，请在“党员名册”工作表填写；示例身份证号为虚构号码）", bold)
+    for i, col in enumerate(COLUMNS):
+        help_.write_string(row + 1, i, col.header, head_req if col.required else head)
+        help_.write_string(row + 2, i, col.example)
+
+    # 代码表
+    codes_ = wb.add_worksheet(CODES_SHEET)
+    tables = [
+        ("民族代码", "民族名称", codes.ETHNICITY_CHOICES),
+        ("学历代码", "学历名称", codes.EDUCATION_CHOICES),
+        ("职业类别代码", "职业类别名称", codes.Occupation.choices),
+        ("党员类别代码", "党员类别", MemberStatus.choices),
+        ("性别代码", "性别", codes.Gender.choices),
+    ]
+    for t, (code_head, name_head, choices) in enumerate(tables):
+        c = t * 3
+        codes_.set_column(c, c, 12, text)
+        codes_.set_column(c + 1, c + 1, 32)
+        codes_.write_row(0, c, [code_head, name_head], head)
+        for i, (code, name) in enumerate(choices, start=1):
+            codes_.write_string(i, c, str(code))
+            codes_.write_string(i, c + 1, str(name))
+
+    # 组织列表: where this actor may import
+    orgs_ = wb.add_worksheet(ORGS_SHEET)
+    orgs_.set_column(0, 0, 36)
+    orgs_.set_column(1, 1, 10)
+    orgs_.set_column(2, 2, 36)
+    orgs_.write_row(0, 0, ["组织全称（填入“所在党组织”列）", "编号", "上级组织"], head)
+    lookup = OrgLookup(actor)
+    names = {o.pk: o.name for o in lookup.orgs}
+    rows = [o for o in lookup.orgs if not o.is_dissolved and lookup._may_import(o)]
+    for i, org in enumerate(rows, start=1):
+        orgs_.write_string(i, 0, org.name)
+        orgs_.write_number(i, 1, org.pk)
+        orgs_.write_string(i, 2, names.get(org.parent_id, ""))
+    if rows:
+        org_col = HEADERS.index("所在党组织")
+        data.data_validation(1, org_col, last, org_col, {
+            "validate": "list", "source": f"='{ORGS_SHEET}'!$A$2:$A${len(rows) + 1}", "error_type": "warning"})
+    data.activate()
+    wb.close()
+    return out.getvalue()
+
+
+# --- Export ------------------------------------------------------------------------------------------
+
+
+def export_queryset(*, actor, filters: MemberFilters):
+    """The scoped, filtered roster, limited to where the actor may export, in roster order."""
+    paths = actor.capability_paths("member.export")
+    if not paths:
+        raise PermissionDenied("您没有导出党员名册的权限。")
+    current_start = MembershipPeriod.unscoped.filter(member=OuterRef("pk"), end__isnull=True).values("start")[:1]
+    return (
+        member_list(filters=filters)
+        .filter(subtree_q("org_path", paths))
+        .annotate(since=Subquery(current_start))
+    )
+
+
+def _audit_filters(filters: MemberFilters) -> dict:
+    """The filters as the audit may hold them: an ID number or phone typed as the search is masked."""
+    q = " ".join(filters.q.split())
+    if ID_LIKE.match(q):
+        q = mask_id_number(q.upper())
+    elif PHONE_LIKE.match(q):
+        q = mask_phone(q)
+    out = {"q": q, "org": filters.org.name if filters.org else "", "status": filters.status,
+           "gender": filters.gender, "age_band": filters.age_band, "education_level": filters.education_level,
+           "sector": filters.sector}
+    return {k: v for k, v in out.items() if v}
+
+
+def roster_export(*, actor, filters: MemberFilters, reveal: bool, target) -> int:
+    """Write the filtered roster as .xlsx into `target` and audit it; returns the row count.
+
+    Masked by default. `reveal` gives full ID numbers and phones only if the actor holds member.reveal on
+    every organisation in the export (refused as a whole otherwise), and is audited as such.
+    """
+    qs = export_queryset(actor=actor, filters=filters)
+    if reveal:
+        paths = qs.order_by().values_list("org_path", flat=True).distinct()
+        if not all(actor.has_capability("member.reveal", p) for p in paths):
+            raise PermissionDenied("您没有查看完整身份证号和手机号码的权限，只能导出脱敏名册。")
+    may_reveal: dict[str, bool] = {}
+    eth = dict(codes.ETHNICITY_CHOICES)
+    edu = dict(codes.EDUCATION_CHOICES)
+    occ = dict(codes.Occupation.choices)
+    gender = dict(codes.Gender.choices)
+    status = dict(MemberStatus.choices)
+
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
+                                           "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet(DATA_SHEET)
+    head = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
+    date_fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    text_fmt = workbook.add_format({"num_format": "@"})
+    headers = [*HEADERS, "党籍状态"]
+    for i, col in enumerate(COLUMNS):
+        sheet.set_column(i, i, {"id": 22, "phone": 14, "date": 12, "org": 24}.get(col.kind, 12),
+                         text_fmt if col.kind in ("id", "phone") else None)
+    sheet.write_row(0, 0, headers, head)
+    count = 0
+    for count, m in enumerate(qs.iterator(chunk_size=2000), start=1):
+        full = False
+        if reveal:
+            full = may_reveal.get(m.org_path)
+            if full is None:  # a member that moved in since the check above: masked unless allowed
+                full = may_reveal[m.org_path] = actor.has_capability("member.reveal", m.org_path)
+        id_number = crypto.decrypt(m.id_number_encrypted) if full else m.id_number_masked
+        phone = crypto.decrypt(m.phone_encrypted) if full else m.phone_masked
+        r = count
+        sheet.write_string(r, 0, m.name)
+        sheet.write_string(r, 1, id_number)
+        sheet.write_string(r, 2, gender.get(m.gender, m.gender))
+        sheet.write_string(r, 3, eth.get(m.ethnicity, m.ethnicity))
+        sheet.write_datetime(r, 4, m.birth_date, date_fmt)
+        sheet.write_string(r, 5, phone)
+        sheet.write_string(r, 6, edu.get(m.education, m.education))
+        sheet.write_string(r, 7, occ.get(m.occupation, m.occupation))
+        sheet.write_string(r, 8, m.work_unit)
+        sheet.write_string(r, 9, m.post)
+        sheet.write_string(r, 10, m.address)
+        sheet.write_string(r, 11, m.organization.name)
+        sheet.write_string(r, 12, status.get(m.status, m.status))
+        sheet.write_datetime(r, 13, m.joined_on, date_fmt)
+        if m.confirmed_on:
+            sheet.write_datetime(r, 14, m.confirmed_on, date_fmt)
+        if m.since:
+            sheet.write_datetime(r, 15, m.since, date_fmt)
+        sheet.write_string(r, 16, "是" if m.is_mobile else "否")
+        sheet.write_string(r, 17, "是" if m.is_lost_contact else "否")
+        sheet.write_string(r, 18, Standing(m.standing).label if m.standing in Standing.values else m.standing)
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+    log_action(actor=actor, action="members.roster.exported",
+               changes={"count": count, "reveal": bool(reveal), "filters": _audit_filters(filters)})
+    return count
