@@ -25,6 +25,7 @@ registry.register(
         "members.member.revealed": "查看完整个人信息",
         "members.roster.imported": "导入党员名册",
         "members.roster.exported": "导出党员名册",
+        "members.demo.seeded": "生成演示数据",
     }
 )
 
