@@ -31,7 +31,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from dangjian.audit import registry
 from dangjian.core import codes
 from dangjian.core.validators import build_id_number
 
