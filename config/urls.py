@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from dangjian.api.api import api
+from dangjian.web import health
 
 urlpatterns = [
     path("", include("dangjian.web.urls")),
@@ -9,4 +10,5 @@ urlpatterns = [
     path("members/", include("dangjian.members.urls")),
     path("audit/", include("dangjian.audit.urls")),
     path("api/v1/", api.urls),
+    path("healthz", health.healthz, name="healthz"),
 ]
