@@ -2,6 +2,7 @@ from django import forms
 
 from dangjian.orgs.models import Organization
 
+from .models import User
 from .roles import Role
 
 
@@ -20,6 +21,12 @@ class GrantForm(forms.Form):
     role = forms.ChoiceField(label="角色", choices=Role.choices)
     organization = forms.ModelChoiceField(label="党组织", queryset=Organization.objects.none(),
                                           help_text="角色覆盖该组织及其全部下级组织")
+
+    def clean_username(self):
+        user = User.objects.filter(username=self.cleaned_data["username"].strip()).first()
+        if user is None:
+            raise forms.ValidationError("没有这个用户名")
+        return user
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

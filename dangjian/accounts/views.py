@@ -4,16 +4,14 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from dangjian.core.errors import DomainError
-from dangjian.core.forms import apply_domain_error
+from dangjian.core.forms import submit
 from dangjian.core.permissions import require
 
-from . import services
+from . import selectors, services
 from .forms import GrantForm, PasswordForm, TokenForm, UserCreateForm
-from .models import RoleGrant, User
 
 
 class LoginView(auth_views.LoginView):
@@ -38,16 +36,11 @@ class LogoutView(auth_views.LogoutView):
 def users(request):
     require(request.user, "user.manage")
     form = UserCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.user_create(actor=request.user, **form.cleaned_data)
-        except DomainError as e:
-            apply_domain_error(form, e)
-        else:
-            messages.success(request, f"已创建账号 {user.username}，请由安全管理员授予角色。")
-            return redirect("accounts:users")
-    page = Paginator(User.objects.order_by("username").prefetch_related("grants__organization"), 50).get_page(
-        request.GET.get("page"))
+    user = submit(request, form, lambda d: services.user_create(actor=request.user, **d))
+    if user is not None:
+        messages.success(request, f"已创建账号 {user.username}，请由安全管理员授予角色。")
+        return redirect("accounts:users")
+    page = Paginator(selectors.user_list(), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/users.html", {"form": form, "page_obj": page, "password_form": PasswordForm()})
 
 
@@ -55,7 +48,7 @@ def users(request):
 @require_POST
 def user_toggle(request, user_id: int):
     require(request.user, "user.manage")
-    target = get_object_or_404(User, pk=user_id)
+    target = selectors.access_user(user_id=user_id)
     services.user_set_active(actor=request.user, user=target, active=not target.is_active)
     messages.success(request, f"已{'启用' if target.is_active else '停用'}账号 {target.username}。")
     return redirect("accounts:users")
@@ -64,16 +57,11 @@ def user_toggle(request, user_id: int):
 @login_required
 def user_password(request, user_id: int):
     require(request.user, "user.manage")
-    target = get_object_or_404(User, pk=user_id)
+    target = selectors.access_user(user_id=user_id)
     form = PasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.user_set_password(actor=request.user, user=target, password=form.cleaned_data["password"])
-        except DomainError as e:
-            apply_domain_error(form, e)
-        else:
-            messages.success(request, f"已为 {target.username} 设置新密码。")
-            return redirect("accounts:users")
+    if submit(request, form, lambda d: services.user_set_password(actor=request.user, user=target, password=d["password"])):
+        messages.success(request, f"已为 {target.username} 设置新密码。")
+        return redirect("accounts:users")
     return render(request, "accounts/password.html", {"form": form, "target": target})
 
 
@@ -81,22 +69,12 @@ def user_password(request, user_id: int):
 def grants(request):
     require(request.user, "grant.manage")
     form = GrantForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        target = User.objects.filter(username=form.cleaned_data["username"].strip()).first()
-        if target is None:
-            form.add_error("username", "没有这个用户名")
-        else:
-            try:
-                services.role_grant(actor=request.user, user=target, role=form.cleaned_data["role"],
-                                    organization=form.cleaned_data["organization"])
-            except DomainError as e:
-                apply_domain_error(form, e)
-            else:
-                messages.success(request, "已授予角色。")
-                return redirect("accounts:grants")
-    live = RoleGrant.objects.filter(revoked_at__isnull=True).select_related("user", "organization").order_by(
-        "user__username", "role")
-    page = Paginator(live, 50).get_page(request.GET.get("page"))
+    grant = submit(request, form, lambda d: services.role_grant(
+        actor=request.user, user=d["username"], role=d["role"], organization=d["organization"]))
+    if grant is not None:
+        messages.success(request, "已授予角色。")
+        return redirect("accounts:grants")
+    page = Paginator(selectors.role_grant_list(), 50).get_page(request.GET.get("page"))
     return render(request, "accounts/grants.html", {"form": form, "page_obj": page})
 
 
@@ -104,7 +82,7 @@ def grants(request):
 @require_POST
 def grant_revoke(request, grant_id: int):
     require(request.user, "grant.manage")
-    grant = get_object_or_404(RoleGrant, pk=grant_id)
+    grant = selectors.access_role_grant(grant_id=grant_id)
     services.role_revoke(actor=request.user, grant=grant)
     messages.success(request, "已收回角色。")
     return redirect("accounts:grants")
@@ -117,5 +95,5 @@ def tokens(request):
     plain = None
     if request.method == "POST" and form.is_valid():
         _, plain = services.api_token_create(actor=request.user, user=request.user, name=form.cleaned_data["name"])
-    mine = request.user.api_tokens.filter(revoked_at__isnull=True).order_by("-created_at")
+    mine = selectors.api_token_list(user=request.user)
     return render(request, "accounts/tokens.html", {"form": form, "plain": plain, "tokens": mine})

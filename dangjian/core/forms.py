@@ -8,3 +8,16 @@ def apply_domain_error(form, error: DomainError) -> None:
             form.add_error(field if field in form.fields else None, m.split("：", 1)[-1] if field in form.fields else m)
     if not error.fields:
         form.add_error(None, error.message)
+
+
+
+def submit(request, form, save):
+    """The one POST path of a form page: a valid form calls `save(cleaned_data)` (one service); a
+    service's refusal lands on the form. Returns the service's result, or None when nothing was saved."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save(form.cleaned_data)
+    except DomainError as e:
+        apply_domain_error(form, e)
+        return None

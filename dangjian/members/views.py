@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dangjian.core import codes
-from dangjian.core.errors import DomainError, NotFound
-from dangjian.core.forms import apply_domain_error
+from dangjian.core.errors import NotFound
+from dangjian.core.forms import submit
 from dangjian.core.permissions import can, require_somewhere
 from dangjian.core.scoping import subtree_q
 from dangjian.orgs.models import Sector
@@ -116,14 +116,10 @@ def member_create(request):
         initial["organization"] = access_organization(actor=request.user, org_id=int(request.GET["org"]))
     form = MemberForm(request.POST or None, organizations=orgs, initial=initial)
     _label_orgs(form)
-    if request.method == "POST" and form.is_valid():
-        try:
-            member = services.member_create(actor=request.user, data=form.cleaned_data)
-        except DomainError as e:
-            apply_domain_error(form, e)
-        else:
-            messages.success(request, f"已登记党员 {member.name}。")
-            return redirect("members:detail", member.pk)
+    member = submit(request, form, lambda d: services.member_create(actor=request.user, data=d))
+    if member is not None:
+        messages.success(request, f"已登记党员 {member.name}。")
+        return redirect("members:detail", member.pk)
     return render(request, "members/form.html", {"form": form, "title": "新增党员"})
 
 
@@ -133,14 +129,9 @@ def member_edit(request, member_id: int):
     form = MemberForm(request.POST or None, organizations=_manageable_orgs(request.user), initial=_initial(member),
                       editing=True)
     _label_orgs(form)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.member_update(actor=request.user, member=member, data=form.cleaned_data)
-        except DomainError as e:
-            apply_domain_error(form, e)
-        else:
-            messages.success(request, "已保存。")
-            return redirect("members:detail", member.pk)
+    if submit(request, form, lambda d: services.member_update(actor=request.user, member=member, data=d)):
+        messages.success(request, "已保存。")
+        return redirect("members:detail", member.pk)
     return render(request, "members/form.html", {"form": form, "title": f"修改 {member.name} 的信息", "member": member})
 
 
