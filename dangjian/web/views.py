@@ -51,3 +51,8 @@ def _as_of(raw: str) -> dt.date | None:
         return dt.date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+
+
+def csrf_failure(request, reason=""):
+    """Django's CSRF refusal, in words a user understands (the form expired, refresh and resend)."""
+    return render(request, "403_csrf.html", status=403)

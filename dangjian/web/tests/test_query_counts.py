@@ -1,13 +1,10 @@
 """List pages keep a constant number of queries as rows grow (N+1 is 20× dearer on PostgreSQL)."""
 
-import datetime as dt
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from dangjian.members.models import MembershipPeriod
 from dangjian.orgs.models import OrgKind
 from dangjian.testing import PASSWORD, make_member, make_org
 
@@ -44,13 +41,3 @@ def test_page_queries_do_not_grow_with_rows(client, district, role, url):
     _grow(district, 12)
     assert _queries(client, url(district)) == small
 
-
-def test_workbench_counts_as_of_a_date(client, district):
-    """The as-of count comes from membership history: a member registered later is not counted earlier."""
-    assert client.login(username=district.users["committee_admin"].username, password=PASSWORD)
-    late = make_member(district.branch_a2, born=dt.date(1990, 1, 1))
-    MembershipPeriod.unscoped.filter(member=late).update(start="2026-06-01")
-    before = client.get(reverse("web:home") + "?as_of=2025-12-31").content.decode()
-    after = client.get(reverse("web:home") + "?as_of=2026-06-01").content.decode()
-    assert "共有党员 <strong>2</strong> 名" in before  # 张三, 李四 (王五 is outside 党工委A)
-    assert "共有党员 <strong>3</strong> 名" in after
