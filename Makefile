@@ -38,5 +38,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
+# Benchmarks of issue 8 on a separate database (docs/performance.md). Generate it first (minutes at 1M):
+#   $(BIN)/python -m bench.generate --members 1000000
+# BENCH_ARGS: e.g. --quick, --sqlite-path bench/out/city-100000.sqlite3, --database-url postgres://…
+bench: install .env
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var

@@ -166,3 +166,24 @@ class ScopedModel(models.Model):
     class ScopeMeta:
         path = "org_path"
         member = None
+
+
+def within_subtree(model, path: str):
+    """`model.objects` narrowed to the subtree at `path`, with ONE path range in the SQL whenever the
+    active scope already covers that whole subtree.
+
+    The scoped manager adds the scope's range (say the district's); filtering that again by a branch's
+    range leaves two ranges on the same indexed column, and SQLite bounds its index search by the first
+    one and checks the other row by row: counting a 17,000-member street of a 1,000,000-member district
+    took 140 ms instead of 1.1 ms (bench/, docs/performance.md). When a visible subtree contains `path`,
+    scope ∩ subtree = subtree, so the unscoped manager with the subtree's range returns exactly the scoped
+    rows (unscoped for that reason only); otherwise the scoped manager applies as usual.
+    """
+    active = current_scope()
+    meta = model.ScopeMeta
+    lo, hi = subtree_bounds(path)
+    rng = {f"{meta.path}__gte": lo, f"{meta.path}__lt": hi}
+    visible = active.directory_paths if getattr(meta, "directory", False) else active.subtrees
+    if active.everything or any(path.startswith(p) for p in visible):
+        return model.unscoped.filter(**rng)
+    return model.objects.filter(**rng)

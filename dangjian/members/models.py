@@ -67,7 +67,12 @@ class Member(ScopedModel):
             models.Index(fields=["org_path", "id"], name="member_scope_order"),
             models.Index(fields=["org_path", "status"], name="member_scope_status"),
             models.Index(fields=["name", "org_path"], name="member_name"),
-            models.Index(fields=["joined_month_day"], name="member_political_birthday"),
+            # (MMDD, org_path): today's political birthdays within a scope's range, counted and paged from the
+            # index alone (bench/, issue 8: 17 ms with the MMDD-only index at 1,000,000 members).
+            models.Index(fields=["joined_month_day", "org_path"], name="member_political_birthday"),
+            # Covering index of the subtree statistics (members.selectors.member_statistics): every dimension
+            # is counted from the index over the org_path range, never from the table rows (bench/, issue 8).
+            models.Index(fields=["org_path", "gender", "birth_date", "education", "occupation"], name="member_stats"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections import defaultdict
@@ -13,8 +14,9 @@ from django.utils import timezone
 from dangjian.core import codes, crypto
 from dangjian.core.errors import NotFound
 from dangjian.core.permissions import require
+from dangjian.core.scoping import within_subtree
 from dangjian.core.validators import parse_id_number
-from dangjian.orgs.models import SEGMENT, Organization
+from dangjian.orgs.models import SEGMENT, Organization, Sector
 
 from .models import Member, MembershipPeriod, MemberStatus
 
@@ -36,10 +38,7 @@ class MemberFilters:
 
 def member_list(*, filters: MemberFilters | None = None):
     f = filters or MemberFilters()
-    qs = Member.objects.select_related("organization")
-    if f.org is not None:
-        lo, hi = f.org.subtree_range()
-        qs = qs.filter(org_path__gte=lo, org_path__lt=hi)
+    qs = (within_subtree(Member, f.org.path) if f.org is not None else Member.objects.all()).select_related("organization")
     q = " ".join(f.q.split())
     if q:
         if ID_LIKE.match(q):
@@ -98,18 +97,12 @@ def member_history(*, member: Member):
 
 def member_count_as_of(*, org: Organization | None, on: dt.date) -> int:
     """How many belonged to the subtree on `on` (党内统计 is taken at 31 December)."""
-    qs = MembershipPeriod.objects.filter(Q(start__lte=on) & (Q(end__isnull=True) | Q(end__gt=on)))
-    if org is not None:
-        lo, hi = org.subtree_range()
-        qs = qs.filter(org_path__gte=lo, org_path__lt=hi)
-    return qs.count()
+    qs = within_subtree(MembershipPeriod, org.path) if org is not None else MembershipPeriod.objects.all()
+    return qs.filter(Q(start__lte=on) & (Q(end__isnull=True) | Q(end__gt=on))).count()
 
 
 def member_status_counts(*, org: Organization | None = None) -> dict[str, int]:
-    qs = Member.objects.all()
-    if org is not None:
-        lo, hi = org.subtree_range()
-        qs = qs.filter(org_path__gte=lo, org_path__lt=hi)
+    qs = within_subtree(Member, org.path) if org is not None else Member.objects.all()
     rows = qs.values("status").annotate(n=Count("id")).order_by()
     return {r["status"]: r["n"] for r in rows}
 
@@ -138,3 +131,94 @@ def member_counts_by_org(*, orgs: list[Organization]) -> dict[int, dict]:
         }
         for org in orgs
     }
+
+
+# --- Statistics and lookups the scale benchmark (issue 8) measures ---------------------------------------
+
+
+def member_statistics(*, org: Organization | None = None, today: dt.date) -> dict[str, dict[str, int]]:
+    """Counts of the subtree (or the whole scope) by gender, age band, education level, sector and occupation.
+
+    Each dimension is one aggregate over the members' `org_path` range, answered from the covering index
+    `member_stats` (org_path, gender, birth_date, education, occupation) without touching the table rows;
+    nothing is computed per row in Python:
+    - age bands are `birth_date` ranges (codes.AGE_BANDS as of `today`), counted in one pass;
+    - education levels: counts per stored code (a dozen groups), folded to their first digit here;
+    - sector belongs to the organisation: members are counted per `org_path` (the index order, no sort,
+      no join over a million rows) and each path's count is added to its organisation's sector.
+    Returns {"gender": {...}, "age_band": {...}, "education_level": {...}, "sector": {...},
+    "occupation": {...}} with every known key present (0 when empty) and the total under "total".
+    """
+    qs = (within_subtree(Member, org.path) if org is not None else Member.objects.all()).order_by()
+    orgs = within_subtree(Organization, org.path) if org is not None else Organization.objects.all()
+    out: dict[str, dict[str, int]] = {}
+
+    def grouped(field: str) -> dict[str, int]:
+        return {r[field]: r["n"] for r in qs.values(field).annotate(n=Count("pk"))}
+
+    gender = grouped("gender")
+    out["gender"] = {code: gender.get(code, 0) for code, _ in codes.Gender.choices}
+    # Age bands in one pass with one comparison per band: "born after the day this band's youngest age
+    # starts" counts (cumulative, oldest band first), differences give each band.
+    bounds = [_years_before(today, hi + 1) for _, _, hi in codes.AGE_BANDS[:-1]]  # born after: age <= hi
+    younger = qs.aggregate(**{f"b{i}": Count("pk", filter=Q(birth_date__gt=b)) for i, b in enumerate(bounds)})
+    total = sum(gender.values())
+    cumulative = [younger[f"b{i}"] for i in range(len(bounds))] + [total]
+    out["age_band"] = {
+        label: cumulative[i] - (cumulative[i - 1] if i else 0) for i, (label, _, _) in enumerate(codes.AGE_BANDS)
+    }
+    levels = dict.fromkeys((level for level, _ in codes.EDUCATION_LEVELS), 0)
+    for code, n in grouped("education").items():
+        levels[code[:1]] = levels.get(code[:1], 0) + n
+    out["education_level"] = levels
+    sector_of = dict(orgs.values_list("path", "sector"))
+    sectors: dict[str, int] = dict.fromkeys((s for s, _ in Sector.choices), 0)
+    for path, n in grouped("org_path").items():
+        s = sector_of.get(path, "")
+        sectors[s] = sectors.get(s, 0) + n
+    out["sector"] = sectors
+    occupation = grouped("occupation")
+    out["occupation"] = {code: occupation.get(code, 0) for code, _ in codes.Occupation.choices}
+    out["total"] = {"all": total}
+    return out
+
+
+def political_birthday_days(on: dt.date) -> list[int]:
+    """The `joined_month_day` values (MMDD) whose anniversary falls on `on`: 29 February joins are
+    remembered on 28 February in a non-leap year."""
+    days = [on.month * 100 + on.day]
+    if (on.month, on.day) == (2, 28) and not calendar.isleap(on.year):
+        days.append(229)
+    return days
+
+
+def political_birthdays(*, on: dt.date):
+    """Members whose 政治生日 (the anniversary of joining) is `on`: an equality lookup on the
+    (joined_month_day, org_path) index, which also answers the scope's range and, for one day, the order
+    (never `__month`/`__day`, which SQLite evaluates in Python per row)."""
+    return (
+        Member.objects.filter(joined_month_day__in=political_birthday_days(on))
+        .select_related("organization")
+        .order_by("org_path", "id")
+    )
+
+
+def member_count_capped(qs, *, cap: int = 10_000) -> tuple[int, bool]:
+    """`(n, exact)`: the rows of `qs`, counted up to `cap` (COUNT over a LIMIT cap+1 subquery).
+
+    A list page shows "10,000+" past the cap instead of counting a million rows on every view (a whole-
+    district COUNT(*) costs ~75 ms on SQLite at 1,000,000 members; the exact totals are the statistics').
+    """
+    n = qs.order_by()[: cap + 1].count()
+    return min(n, cap), n <= cap
+
+
+def member_page_after(*, filters: MemberFilters | None = None, after: tuple[str, int] | None = None,
+                      size: int = 20) -> list[Member]:
+    """Keyset pagination of `member_list`: the `size` members after the key (org_path, id) of the last row
+    shown, whatever the depth: an index seek instead of OFFSET, which reads every row before the page."""
+    qs = member_list(filters=filters)
+    if after is not None:
+        path, pk = after
+        qs = qs.filter(Q(org_path__gt=path) | Q(pk__gt=pk), org_path__gte=path)
+    return list(qs[:size])

@@ -275,3 +275,18 @@ def test_a_directory_scope_does_not_open_member_data(district):
         assert Organization.objects.count() == 6
         assert Member.objects.count() == 0
         assert MembershipPeriod.objects.count() == 0
+
+
+def test_within_subtree_returns_exactly_the_scoped_rows(district):
+    """The single-range shortcut never shows more than the scope: for every role and subtree it equals the
+    scoped manager filtered by the same range."""
+    from dangjian.core.scoping import subtree_bounds, within_subtree
+    from dangjian.members.models import Member
+    from dangjian.testing import acting_as
+
+    for role in ("district_admin", "committee_admin", "branch_worker", "member", "security_admin"):
+        for org in (district.root, district.committee_a, district.branch_a1, district.branch_a2, district.branch_b1):
+            with acting_as(district.users[role]):
+                lo, hi = subtree_bounds(org.path)
+                expected = set(Member.objects.filter(org_path__gte=lo, org_path__lt=hi).values_list("pk", flat=True))
+                assert set(within_subtree(Member, org.path).values_list("pk", flat=True)) == expected, (role, org)
