@@ -340,7 +340,7 @@ def proposal_rows(opt: Options, s: Subjects) -> list[Row]:
     only: the page adds its template and middleware (compare the branch worker's list page row)."""
     from dangjian.accounts.middleware import scope_for_user
     from dangjian.core.scoping import scope
-    from dangjian.members.selectors import MemberFilters, member_count_capped, member_list, member_page_after
+    from dangjian.members.selectors import MemberFilters, member_count_capped, member_list, member_page
 
     plain = MemberFilters()
     filtered = MemberFilters(status="full", gender="female", today=s.today)
@@ -349,10 +349,10 @@ def proposal_rows(opt: Options, s: Subjects) -> list[Row]:
         key = keys[0] if keys else None
 
     def first_page():
-        return member_count_capped(member_list(filters=plain)), member_page_after(filters=plain)
+        return member_count_capped(member_list(filters=plain)), member_page(filters=plain)
 
     def page_500():
-        return member_count_capped(member_list(filters=filtered)), member_page_after(filters=filtered, after=key)
+        return member_count_capped(member_list(filters=filtered)), member_page(filters=filtered, after=key)
 
     note = "建议 proposed：计数上限 10,000 + keyset 分页；仅查询，不含模板"
     return [

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -21,9 +22,17 @@ from dangjian.orgs.selectors import access_organization, organization_list
 from . import services
 from .forms import MemberForm
 from .models import MemberStatus
-from .selectors import MemberFilters, access_member, member_history, member_list
+from .selectors import (
+    MemberFilters,
+    access_member,
+    member_count_capped,
+    member_history,
+    member_list,
+    member_page,
+)
 
 PAGE_SIZE = 20
+PAGE_KEY = re.compile(r"^([0-9A-Z]{1,255})-(\d{1,18})$")
 
 
 def filters_from_request(request) -> MemberFilters:
@@ -44,11 +53,19 @@ def member_list_view(request):
     if not request.user.capability_paths("member.view"):
         return redirect("web:home")
     filters = filters_from_request(request)
-    page = Paginator(member_list(filters=filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    after, before = _page_key(request.GET.get("after")), _page_key(request.GET.get("before"))
+    rows, more = member_page(filters=filters, after=after, before=None if after else before, size=PAGE_SIZE)
+    total, exact = member_count_capped(member_list(filters=filters))
     query = request.GET.copy()
-    query.pop("page", None)
+    for key in ("after", "before", "page"):
+        query.pop(key, None)
     context = {
-        "page_obj": page,
+        "rows": rows,
+        "total": total,
+        "total_exact": exact,
+        # keyset links: "next" continues after the last row, "previous" ends before the first one
+        "next_key": _key_of(rows[-1]) if rows and (more or before) else None,
+        "previous_key": _key_of(rows[0]) if rows and (after or (before and more)) else None,
         "filters": filters,
         "querystring": query.urlencode(),
         "status_choices": MemberStatus.choices,
@@ -60,6 +77,16 @@ def member_list_view(request):
         "can_import": bool(request.user.capability_paths("member.import")),
     }
     return render(request, "members/list.html", context)
+
+
+def _page_key(raw: str | None) -> tuple[str, int] | None:
+    """A page position in the URL: "<org_path>-<id>" of a row; anything else means the first page."""
+    match = PAGE_KEY.match(raw or "")
+    return (match[1], int(match[2])) if match else None
+
+
+def _key_of(member) -> str:
+    return f"{member.org_path}-{member.pk}"
 
 
 def _detail_context(request, member):

@@ -62,6 +62,14 @@ SIZE_RULES = (
 )
 
 
+SIZE_RULE_KINDS = tuple({kind for rule in SIZE_RULES for kind in rule.kinds})
+
+
+def term_warning_horizon(today: dt.date) -> dt.date:
+    """Terms ending on or before this day are reminded of (the superior reminds 6 months ahead)."""
+    return _add_months(today, _param("term_warning_months"))
+
+
 def size_warnings(orgs: Iterable[Organization], counts: dict[int, dict]) -> list[OrgWarning]:
     """`counts[org_id]` = {"full", "total" (direct members), "subtree" (all members below)}."""
     params = settings.DANGJIAN_RULES
@@ -79,7 +87,7 @@ def size_warnings(orgs: Iterable[Organization], counts: dict[int, dict]) -> list
 def term_warnings(seats: Iterable[CommitteeMember], today: dt.date) -> list[OrgWarning]:
     """Terms ending within the warning window, or already overdue (DOMAIN-RULES §6, reminder 6 months before)."""
     months = _param("term_warning_months")
-    horizon = _add_months(today, months)
+    horizon = term_warning_horizon(today)
     out, seen = [], set()
     for seat in seats:
         if seat.left_on is not None or seat.position != Position.SECRETARY or seat.organization_id in seen:

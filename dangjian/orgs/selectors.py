@@ -8,6 +8,7 @@ from dangjian.core.errors import NotFound
 from dangjian.core.permissions import require
 
 from .models import CommitteeMember, Organization
+from .rules import SIZE_RULE_KINDS
 
 
 def organization_list(*, under: Organization | None = None, kind: str = "", q: str = "",
@@ -66,12 +67,21 @@ def committee_list(*, org: Organization, current_only: bool = True):
     return qs.order_by("position", "term_start")
 
 
-def committee_seats_in_scope(*, under: Organization | None = None):
+def committee_seats_in_scope(*, under: Organization | None = None, ending_by=None):
+    """Current seats; with `ending_by`, only those whose term ends by then (the workbench's reminders
+    read a few hundred rows instead of every seat of the district)."""
     qs = CommitteeMember.objects.filter(left_on__isnull=True, organization__is_dissolved=False).select_related("organization")
+    if ending_by is not None:
+        qs = qs.filter(term_end__lte=ending_by)
     if under is not None:
         lo, hi = under.subtree_range()
         qs = qs.filter(organization__path__gte=lo, organization__path__lt=hi)
     return qs
+
+
+def organizations_with_size_rules():
+    """The organisations the size rules look at, with only the columns a warning shows."""
+    return organization_list().filter(kind__in=SIZE_RULE_KINDS).only("pk", "name", "path", "kind", "is_dissolved")
 
 
 def organization_kind_counts(*, under: Organization | None = None) -> dict[str, int]:

@@ -36,7 +36,7 @@ def detail(request, org_id: int):
     today = timezone.localdate()
     seats = list(committee_list(org=org))
     warnings = term_warnings([s for s in seats], today)
-    warnings += size_warnings([org], member_counts_by_org(orgs=[org]))
+    warnings += size_warnings([org], member_counts_by_org(orgs=[org], under=org))
     context = {
         "org": org,
         "ancestors": organization_ancestors(org=org),

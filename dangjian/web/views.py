@@ -6,8 +6,12 @@ from django.utils import timezone
 
 from dangjian.members.selectors import member_count_as_of, member_counts_by_org, member_status_counts
 from dangjian.orgs.models import OrgKind
-from dangjian.orgs.rules import size_warnings, term_warnings
-from dangjian.orgs.selectors import committee_seats_in_scope, organization_kind_counts, organization_list
+from dangjian.orgs.rules import size_warnings, term_warning_horizon, term_warnings
+from dangjian.orgs.selectors import (
+    committee_seats_in_scope,
+    organization_kind_counts,
+    organizations_with_size_rules,
+)
 
 
 @login_required
@@ -25,10 +29,10 @@ def home(request):
             return redirect("members:me")
         return render(request, "web/home_empty.html")
     today = timezone.localdate()
-    orgs = list(organization_list())
+    orgs = list(organizations_with_size_rules())
     status = member_status_counts()
     kinds = organization_kind_counts()
-    warnings = term_warnings(committee_seats_in_scope(), today)
+    warnings = term_warnings(committee_seats_in_scope(ending_by=term_warning_horizon(today)), today)
     warnings += size_warnings(orgs, member_counts_by_org(orgs=orgs))
     as_of = _as_of(request.GET.get("as_of", ""))
     context = {
