@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dangjian.accounts.middleware.ApiTokenMiddleware",
+    "dangjian.accounts.middleware.LoginPolicyMiddleware",
     "dangjian.accounts.middleware.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -117,7 +118,9 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    # DOMAIN-RULES §7.1: ≥ 8 characters with 3 of the 4 classes (upper, lower, digit, symbol); no reuse.
+    {"NAME": "dangjian.accounts.passwords.ComplexityValidator", "OPTIONS": {"min_length": 8, "min_classes": 3}},
+    {"NAME": "dangjian.accounts.passwords.PasswordHistoryValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -130,6 +133,19 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env("DANGJIAN_MEDIA_ROOT", str(VAR_DIR / "media")))  # shared storage with several app servers
+
+# --- Login security (DOMAIN-RULES §7.1 身份鉴别; docs: dangjian/accounts/throttle.py, policy.py) --------
+# A password expires this many days after it was set (0: never); the last N passwords may not be reused.
+DANGJIAN_PASSWORD_MAX_AGE_DAYS = int(env("DANGJIAN_PASSWORD_MAX_AGE_DAYS", "90"))
+DANGJIAN_PASSWORD_HISTORY = int(env("DANGJIAN_PASSWORD_HISTORY", "5"))
+# This many failed logins lock the account name and, separately, the source address for the minutes below.
+DANGJIAN_LOGIN_MAX_FAILURES = int(env("DANGJIAN_LOGIN_MAX_FAILURES", "5"))
+DANGJIAN_LOGIN_LOCKOUT_MINUTES = int(env("DANGJIAN_LOGIN_LOCKOUT_MINUTES", "30"))
+# Login requests (password or code) per source address and minute; more get 429.
+DANGJIAN_LOGIN_RATE_PER_MINUTE = int(env("DANGJIAN_LOGIN_RATE_PER_MINUTE", "20"))
+# A TOTP second factor for every administrator and worker (anyone holding a role); optional for members.
+DANGJIAN_REQUIRE_TOTP_FOR_STAFF = env_bool("DANGJIAN_REQUIRE_TOTP_FOR_STAFF", True)
+DANGJIAN_TOTP_ISSUER = env("DANGJIAN_TOTP_ISSUER", env("DANGJIAN_DISTRICT_NAME", "示范区") + "智慧党建")
 
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the 30 minutes restart with every request

@@ -11,5 +11,7 @@ from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production uses Argon2
 DEBUG = False
+# The suite logs workers in with client.login and the login form; the second-factor tests turn this on.
+DANGJIAN_REQUIRE_TOTP_FOR_STAFF = False
 # Live-server request threads must not keep connections open, or PostgreSQL refuses to drop the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

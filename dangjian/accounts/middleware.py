@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
 from dangjian.core.context import origin
+from dangjian.core.errors import PermissionDenied
 from dangjian.core.middleware import client_ip
 from dangjian.core.scoping import Scope, scope
 
+from . import policy
 from .models import ApiToken
 
 
@@ -64,3 +70,37 @@ class ScopeMiddleware:
         source = "api" if request.path.startswith("/api/") else "web"
         with origin(source, client_ip(request)), scope(scope_for_user(request.user)):
             return self.get_response(request)
+
+
+class LoginStepRequired(PermissionDenied):
+    code = "login_step_required"
+
+
+STEP_PAGES = {
+    policy.PASSWORD_INITIAL: ("accounts:password_change", "首次登录请先修改密码。"),
+    policy.PASSWORD_EXPIRED: ("accounts:password_change", "密码已过期，请先修改密码。"),
+    policy.TOTP_ENROL: ("accounts:totp_enrol", "请先绑定双因素认证（认证器应用）。"),
+}
+
+
+class LoginPolicyMiddleware:
+    """Keeps a logged-in user on the page of a step they owe (first-login or expired password, second-factor
+    enrolment): only that page, logout and static files answer; a session API call gets 403 in the error
+    shape. Requests with an API token are not concerned (the token is the client's credential)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if getattr(request, "api_token", None) is None and user.is_authenticated:
+            step = policy.pending_step(user)
+            if step is not None:
+                page, message = STEP_PAGES[step]
+                allowed = {reverse(page), reverse("accounts:logout")}
+                if request.path not in allowed and not request.path.startswith(settings.STATIC_URL):
+                    if request.path.startswith("/api/"):
+                        error = LoginStepRequired(f"{message}请在网页上完成后再调用接口。")
+                        return JsonResponse(error.as_dict(), status=error.status)
+                    return redirect(page)
+        return self.get_response(request)

@@ -11,6 +11,15 @@ from .roles import CAPABILITIES, GLOBAL_CAPABILITIES, Role
 
 class User(AbstractUser):
     display_name = models.CharField("姓名", max_length=50, blank=True)
+    # Login security (DOMAIN-RULES §7.1 身份鉴别; `policy.py` reads these, the services write them).
+    must_change_password = models.BooleanField("须修改密码", default=False,
+                                               help_text="管理员新建账号或设置密码后，用户登录时须先修改密码")
+    password_changed_at = models.DateTimeField("密码修改时间", default=timezone.now)
+    totp_secret = models.CharField("双因素认证密钥（加密）", max_length=200, blank=True,
+                                   help_text="Base32 密钥，以 core.crypto 加密存储")
+    totp_confirmed_at = models.DateTimeField("双因素认证启用时间", null=True, blank=True)
+    totp_last_step = models.BigIntegerField("最近使用的验证码时间窗", null=True, blank=True,
+                                            help_text="同一时间窗的验证码不能再次使用（防重放）")
 
     class Meta:
         verbose_name = "用户"
@@ -38,6 +47,10 @@ class User(AbstractUser):
     @property
     def roles(self) -> set[str]:
         return {g.role for g in self.active_grants}
+
+    @property
+    def totp_enabled(self) -> bool:
+        return bool(self.totp_secret and self.totp_confirmed_at)
 
 
 class RoleGrant(models.Model):
@@ -81,3 +94,41 @@ class ApiToken(models.Model):
     @staticmethod
     def new_token() -> str:
         return "dj_" + secrets.token_urlsafe(32)
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a user's most recent passwords (DANGJIAN_PASSWORD_HISTORY of them): none may be reused."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "历史密码"
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d}"
+
+
+class LoginThrottle(models.Model):
+    """A database counter shared by every app server: failed logins per account and per address (lockout),
+    and login requests per address (rate limit). One row per (scope, key); `throttle.py` reads and writes it."""
+
+    class Scope(models.TextChoices):
+        ACCOUNT = "account", "账号"
+        ADDRESS = "address", "来源地址"
+        RATE = "rate", "请求频率"
+
+    scope = models.CharField("类别", max_length=10, choices=Scope.choices)
+    key = models.CharField("用户名或地址", max_length=190)
+    count = models.PositiveIntegerField("次数", default=0)
+    window_started_at = models.DateTimeField("计数开始时间", default=timezone.now)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "登录限制计数"
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_login_throttle_per_scope_key")]
+
+    def __str__(self):
+        return f"{self.scope}:{self.key} ×{self.count}"
