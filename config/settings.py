@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dangjian.accounts.middleware.SessionRenewalMiddleware",
     "dangjian.accounts.middleware.ApiTokenMiddleware",
     "dangjian.accounts.middleware.LoginPolicyMiddleware",
     "dangjian.accounts.middleware.ScopeMiddleware",
@@ -148,7 +149,10 @@ DANGJIAN_REQUIRE_TOTP_FOR_STAFF = env_bool("DANGJIAN_REQUIRE_TOTP_FOR_STAFF", Tr
 DANGJIAN_TOTP_ISSUER = env("DANGJIAN_TOTP_ISSUER", env("DANGJIAN_DISTRICT_NAME", "示范区") + "智慧党建")
 
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True  # idle timeout: the 30 minutes restart with every request
+# Idle timeout: activity restarts the 30 minutes. SessionRenewalMiddleware renews at most once a minute
+# instead of SESSION_SAVE_EVERY_REQUEST, which wrote the session row on every request (on SQLite the
+# workers then queue for the write lock: docs/performance.md).
+DANGJIAN_SESSION_RENEW_SECONDS = int(env("DANGJIAN_SESSION_RENEW_SECONDS", "60"))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

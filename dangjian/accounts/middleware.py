@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
@@ -104,3 +106,26 @@ class LoginPolicyMiddleware:
                         return JsonResponse(error.as_dict(), status=error.status)
                     return redirect(page)
         return self.get_response(request)
+
+
+RENEWED_AT = "_renewed_at"
+
+
+class SessionRenewalMiddleware:
+    """The idle timeout without a database write per request: a logged-in session whose last renewal is
+    older than DANGJIAN_SESSION_RENEW_SECONDS is marked modified, so SessionMiddleware saves it with a
+    fresh SESSION_COOKIE_AGE. Idle sessions therefore end 30 minutes (less at most one renewal interval)
+    after the last activity."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        user = getattr(request, "user", None)
+        if session is not None and user is not None and user.is_authenticated and session.session_key:
+            now = int(time.time())
+            if now - session.get(RENEWED_AT, 0) >= settings.DANGJIAN_SESSION_RENEW_SECONDS:
+                session[RENEWED_AT] = now
+        return response
