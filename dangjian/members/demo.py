@@ -843,6 +843,7 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
     from dangjian.core.actors import SYSTEM
     from dangjian.members.models import Member, MembershipPeriod
     from dangjian.members.services import member_build
+    from dangjian.members.tallies import member_dimensions, tally_apply
     from dangjian.orgs.models import CommitteeMember, OrgKind
     from dangjian.orgs.services import organization_create
 
@@ -865,6 +866,7 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
 
         create(plan, None)
         say(f"已建立 {len(created)} 个党组织")
+        sector_of = {o.pk: o.sector for o in created.values()}
 
         candidates: dict[int, list[_Candidate]] = {}  # up to 16 members per branch, for committee seats
         full_counts: Counter = Counter()
@@ -873,6 +875,8 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
 
         def flush() -> None:
             insert_rows(Member, [m for m, _ in batch])
+            # The counters of this batch, in the seed's transaction (members.tallies).
+            tally_apply((obj.org_path, member_dimensions(obj, sector_of[obj.organization_id]), +1) for obj, _ in batch)
             periods = []
             for obj, row in batch:  # like member_create: the current period starts on joined_on
                 periods.append((obj.pk, obj.organization_id, obj.org_path, obj.joined_on, None, "登记"))

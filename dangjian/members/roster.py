@@ -49,6 +49,7 @@ from .forms import MemberForm
 from .models import Member, MembershipPeriod, MemberStatus, Standing
 from .selectors import ID_LIKE, PHONE_LIKE, MemberFilters, member_list
 from .services import DUPLICATE_ID, member_build
+from .tallies import member_dimensions, tally_apply
 
 # --- Columns -----------------------------------------------------------------------------------------
 
@@ -664,6 +665,9 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
                          start=r.since or m.joined_on, reason="名册导入")
         for m, r in zip(members, rows, strict=True)
     ])
+    # One counter update for the whole file, in this transaction (aggregated per organisation and ancestor).
+    tally_apply((m.org_path, member_dimensions(m, r.data["organization"].sector), +1)
+                for m, r in zip(members, rows, strict=True))
     top = dict(sorted(by_org.items(), key=lambda kv: -kv[1])[:50])
     log_action(actor=actor, action="members.roster.imported",
                changes={"count": len(members), "organizations": len(by_org), "by_organization": top,

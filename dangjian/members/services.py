@@ -16,6 +16,7 @@ from dangjian.core.permissions import can, require
 from dangjian.orgs.models import Organization
 
 from .models import Member, MembershipPeriod
+from .tallies import member_dimensions, tally_apply
 
 registry.register(
     {
@@ -121,6 +122,7 @@ def member_create(*, actor, data: dict, since: dt.date | None = None) -> Member:
         raise
     MembershipPeriod.unscoped.create(member=member, organization=org, org_path=org.path,
                                      start=since or member.joined_on, reason="登记")
+    tally_apply([(member.org_path, member_dimensions(member, org.sector), +1)])
     log_action(actor=actor, action="members.member.created", target=member, changes=_hide(_audit_view(member)))
     return member
 
@@ -136,8 +138,13 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     if "id_number" in data and id_number_taken(data["id_number"], exclude_pk=member.pk):
         raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
     before = _audit_view(member)
+    sector = member.organization.sector
+    tallied_before = member_dimensions(member, sector)
     _assign(member, data)
     member.save()
+    tallied_after = member_dimensions(member, sector)
+    if tallied_after != tallied_before:  # same transaction: the counters move with the row
+        tally_apply([(member.org_path, tallied_before, -1), (member.org_path, tallied_after, +1)])
     changes = diff(before, _audit_view(member))
     if changes:
         log_action(actor=actor, action="members.member.updated", target=member, changes=_hide(changes))
@@ -164,9 +171,13 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     current.end = on
     current.save(update_fields=["end"])
     MembershipPeriod.unscoped.create(member=member, organization=to, org_path=to.path, start=on, reason=reason)
+    old_path = member.org_path
     member.organization = to
     member.org_path = to.path
     member.save(update_fields=["organization", "org_path", "updated_at"])
+    # The shared ancestors' counters cancel out: only the two branches of the tree below them are written.
+    tally_apply([(old_path, member_dimensions(member, old.sector), -1),
+                 (to.path, member_dimensions(member, to.sector), +1)])
     log_action(actor=actor, action="members.member.moved", target=member,
                changes={"organization": [old.name, to.name], "on": on.isoformat(), "reason": reason})
     return member
