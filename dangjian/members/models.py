@@ -115,7 +115,12 @@ class MembershipPeriod(ScopedModel):
     class Meta:
         verbose_name = "组织关系记录"
         ordering = ["member_id", "start"]
-        indexes = [models.Index(fields=["org_path", "start", "end"], name="period_scope_dates")]
+        indexes = [
+            models.Index(fields=["org_path", "start", "end"], name="period_scope_dates"),
+            # the whole-district as-of count reads only the changes since the date (selectors.member_count_as_of)
+            models.Index(fields=["start"], name="period_start"),
+            models.Index(fields=["end"], name="period_end"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["member"], condition=models.Q(end__isnull=True),
                                     name="one_current_period_per_member"),

@@ -123,3 +123,30 @@ def test_counting_needs_a_scope(district):
 
     with pytest.raises(ScopeError):
         member_count_as_of(org=None, on=D(2025, 12, 31))
+
+
+def test_whole_district_count_from_changes_equals_counting_periods(district):
+    """The root's as-of count (tallies now + ended after − started after) equals counting the periods,
+    for every day around a year of joins and moves."""
+    import datetime as dt
+
+    from django.db.models import Q
+
+    from dangjian.core.actors import SYSTEM
+    from dangjian.members.models import MembershipPeriod
+    from dangjian.members.selectors import member_count_as_of
+    from dangjian.members.services import member_move
+    from dangjian.testing import acting_as, make_member
+
+    late = make_member(district.branch_a2, born=dt.date(1995, 5, 5))
+    MembershipPeriod.unscoped.filter(member=late).update(start=dt.date(2025, 3, 1))
+    member_move(actor=SYSTEM, member=district.member_a1, to=district.branch_b1, on=dt.date(2025, 7, 1))
+    member_move(actor=SYSTEM, member=district.member_a1, to=district.branch_a2, on=dt.date(2025, 9, 1))
+    days = [dt.date(2024, 12, 31), dt.date(2025, 2, 28), dt.date(2025, 3, 1), dt.date(2025, 6, 30),
+            dt.date(2025, 7, 1), dt.date(2025, 8, 31), dt.date(2025, 9, 1), dt.date(2025, 12, 31)]
+    for day in days:
+        expected = MembershipPeriod.unscoped.filter(Q(start__lte=day) & (Q(end__isnull=True) | Q(end__gt=day))).count()
+        with acting_as(district.users["district_admin"]):
+            assert member_count_as_of(org=None, on=day) == expected, day
+            assert member_count_as_of(org=district.root, on=day) == expected, day
+    assert expected == 4
