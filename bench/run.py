@@ -58,7 +58,9 @@ PLAN_EXPECTATIONS = {
 }
 # PostgreSQL answers a range from any index that starts with org_path (it has no covering-index-only
 # shortcut as decisive as SQLite's); what must never happen there is a sequential scan of the table.
-PLAN_EXPECTATIONS_PG = PLAN_EXPECTATIONS | {"stats": ("member_stats", "member_scope_status", "member_scope_order")}
+# On a small table it may also walk another org_path-led index and sort the page's ids (Incremental Sort).
+_ORG_PATH_LED = ("member_stats", "member_scope_status", "member_scope_order")
+PLAN_EXPECTATIONS_PG = PLAN_EXPECTATIONS | {"stats": _ORG_PATH_LED, "list": _ORG_PATH_LED}
 
 
 GROUPS = ("plans", "pages", "stats", "import", "http")
