@@ -117,9 +117,10 @@ class MembershipPeriod(ScopedModel):
         ordering = ["member_id", "start"]
         indexes = [
             models.Index(fields=["org_path", "start", "end"], name="period_scope_dates"),
-            # the whole-district as-of count reads only the changes since the date (selectors.member_count_as_of)
+            # The whole-district as-of count reads only the changes since the day (selectors.member_count_as_of).
+            # period_end holds closed periods only: it can never serve a subtree's "end IS NULL OR end > d".
             models.Index(fields=["start"], name="period_start"),
-            models.Index(fields=["end"], name="period_end"),
+            models.Index(fields=["end"], name="period_end", condition=models.Q(end__isnull=False)),
         ]
         constraints = [
             models.UniqueConstraint(fields=["member"], condition=models.Q(end__isnull=True),
