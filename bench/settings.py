@@ -7,3 +7,7 @@ database comes from DATABASE_URL like everywhere else, so it points at the bench
 from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+
+# The benchmark measures pages, not the login steps: its users skip the second factor and password expiry.
+DANGJIAN_REQUIRE_TOTP_FOR_STAFF = False
+DANGJIAN_PASSWORD_MAX_AGE_DAYS = 0
