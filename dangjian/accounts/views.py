@@ -207,7 +207,7 @@ def users(request):
         messages.success(request, f"已创建账号 {user.username}，请由安全管理员授予角色。")
         return redirect("accounts:users")
     page = Paginator(selectors.user_list(), 50).get_page(request.GET.get("page"))
-    return render(request, "accounts/users.html", {"form": form, "page_obj": page, "password_form": PasswordForm()})
+    return render(request, "accounts/users.html", {"form": form, "page_obj": page})
 
 
 @login_required

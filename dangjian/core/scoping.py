@@ -25,7 +25,6 @@ from django.db.models import Q
 
 PATH_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the characters of a path, in sort order
 PATH_MAX_LENGTH = 255  # Organization.path max_length
-PATH_END = "~"  # kept for old imports only: do not build ranges with it (see the module docstring)
 
 
 class ScopeError(RuntimeError):
