@@ -160,6 +160,8 @@ class MemberTally(ScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["org_path", "dimension", "value"], name="member_tally_key"),
         ]
+        # One dimension across every organisation (the workbench's size warnings read only the status rows).
+        indexes = [models.Index(fields=["dimension", "org_path", "value", "count"], name="member_tally_dimension")]
 
     class ScopeMeta:
         path = "org_path"

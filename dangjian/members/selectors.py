@@ -130,26 +130,56 @@ def member_status_counts(*, org: Organization | None = None) -> dict[str, int]:
 
 
 def member_counts_by_org(*, orgs: list[Organization], under: Organization | None = None) -> dict[int, dict]:
-    """{org_id: {"full", "total" (direct), "subtree"}} for the organisation warnings.
+    """{org_id: {"full", "total" (direct), "subtree"}} for the organisation warnings, limited to `under`'s
+    subtree when given (an organisation page needs only its own).
 
-    One grouped query over (org_path, status), which the `member_scope_status` index answers without
-    touching the table, limited to `under`'s subtree when given (an organisation page needs only its
-    own); each path's count is then added to all its ancestors' paths (O(paths × depth))."""
+    When the scope covers that subtree, the status counters (MemberTally, one row set per organisation
+    holding its whole subtree) answer it: a path's own members are its subtree minus its children's
+    subtrees. Otherwise one grouped query over (org_path, status) from the `member_scope_status` index,
+    added up to every ancestor path."""
     if not orgs:
         return {}
-    qs = within_subtree(Member, under.path) if under is not None else Member.objects.all()
-    direct: dict[str, dict] = {}
-    for row in qs.values("org_path", "status").annotate(n=Count("id")).order_by():
-        c = direct.setdefault(row["org_path"], {"full": 0, "total": 0})
-        c["total"] += row["n"]
-        if row["status"] == MemberStatus.FULL:
-            c["full"] += row["n"]
-    subtree: dict[str, int] = defaultdict(int)
-    for p, c in direct.items():
-        for i in range(SEGMENT, len(p) + 1, SEGMENT):
-            subtree[p[:i]] += c["total"]
+    if _tally_paths(under) is not None:
+        subtree_counts = _status_tallies(under)
+        direct = {p: dict(c) for p, c in subtree_counts.items()}
+        for p, c in subtree_counts.items():
+            parent = direct.get(p[:-SEGMENT])
+            if parent is not None:
+                parent["full"] -= c["full"]
+                parent["total"] -= c["total"]
+        subtree = {p: c["total"] for p, c in subtree_counts.items()}
+        for p, c in subtree_counts.items():  # ancestors outside what was read see the part that was read
+            if p[:-SEGMENT] not in subtree_counts:
+                for i in range(SEGMENT, len(p), SEGMENT):
+                    subtree[p[:i]] = subtree.get(p[:i], 0) + c["total"]
+    else:
+        qs = within_subtree(Member, under.path) if under is not None else Member.objects.all()
+        direct = {}
+        for row in qs.values("org_path", "status").annotate(n=Count("id")).order_by():
+            c = direct.setdefault(row["org_path"], {"full": 0, "total": 0})
+            c["total"] += row["n"]
+            if row["status"] == MemberStatus.FULL:
+                c["full"] += row["n"]
+        subtree = defaultdict(int)
+        for p, c in direct.items():
+            for i in range(SEGMENT, len(p) + 1, SEGMENT):
+                subtree[p[:i]] += c["total"]
     empty = {"full": 0, "total": 0}
     return {org.pk: {**direct.get(org.path, empty), "subtree": subtree.get(org.path, 0)} for org in orgs}
+
+
+def _status_tallies(under: Organization | None) -> dict[str, dict[str, int]]:
+    """{path: {"full", "total"}} of every organisation's subtree, from the status counters (the
+    `member_tally_dimension` index: only the status rows are read)."""
+    qs = MemberTally.objects.filter(dimension="status")
+    if under is not None:
+        qs = within_subtree(MemberTally, under.path).filter(dimension="status")
+    out: dict[str, dict[str, int]] = defaultdict(lambda: {"full": 0, "total": 0})
+    for path, value, n in qs.values_list("org_path", "value", "count"):
+        out[path]["total"] += n
+        if value == MemberStatus.FULL:
+            out[path]["full"] += n
+    return out
 
 
 # --- Statistics and lookups the scale benchmark (issue 8) measures ---------------------------------------

@@ -262,3 +262,24 @@ def test_root_statistics_query_count_is_constant(district):
     for i in range(20):
         make_member((district.branch_a1, district.branch_b1)[i % 2])
     assert queries() == small <= 2
+
+
+def test_warning_counts_from_tallies_equal_counting_members(district, monkeypatch):
+    """member_counts_by_org reads the status counters when the scope covers the subtree; the numbers are
+    those of the grouped member query, for every organisation, with and without `under`."""
+    from dangjian.members import selectors
+    from dangjian.orgs.models import Organization, OrgKind
+    from dangjian.testing import acting_as, make_member, make_org
+
+    group = make_org(district.branch_a1, "第一党小组", OrgKind.PARTY_GROUP)
+    make_member(group)
+    make_member(district.branch_a1, status="probationary", confirmed_on="")
+    with acting_as(district.users["district_admin"]):
+        orgs = list(Organization.objects.all())
+        for under in (None, district.committee_a, district.branch_a1):
+            from_tallies = selectors.member_counts_by_org(orgs=orgs, under=under)
+            with monkeypatch.context() as m:
+                m.setattr(selectors, "_tally_paths", lambda org: None)
+                counted = selectors.member_counts_by_org(orgs=orgs, under=under)
+            assert from_tallies == counted, under
+    assert counted[district.branch_a1.pk] == {"full": 1, "total": 2, "subtree": 3}
