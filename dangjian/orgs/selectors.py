@@ -7,7 +7,7 @@ from django.db.models import Count
 from dangjian.core.errors import NotFound
 from dangjian.core.permissions import require
 
-from .models import CommitteeMember, Organization
+from .models import CommitteeMember, Organization, Position
 from .rules import SIZE_RULE_KINDS
 
 
@@ -71,8 +71,8 @@ def committee_seats_in_scope(*, under: Organization | None = None, ending_by=Non
     """Current seats; with `ending_by`, only those whose term ends by then (the workbench's reminders
     read a few hundred rows instead of every seat of the district)."""
     qs = CommitteeMember.objects.filter(left_on__isnull=True, organization__is_dissolved=False).select_related("organization")
-    if ending_by is not None:
-        qs = qs.filter(term_end__lte=ending_by)
+    if ending_by is not None:  # the committee's term is its secretary's (orgs.rules.term_warnings)
+        qs = qs.filter(term_end__lte=ending_by, position=Position.SECRETARY)
     if under is not None:
         lo, hi = under.subtree_range()
         qs = qs.filter(organization__path__gte=lo, organization__path__lt=hi)
