@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.db.models import Count
 
 from dangjian.core.errors import NotFound
@@ -79,9 +81,21 @@ def committee_seats_in_scope(*, under: Organization | None = None, ending_by=Non
     return qs
 
 
-def organizations_with_size_rules():
-    """The organisations the size rules look at, with only the columns a warning shows."""
-    return organization_list().filter(kind__in=SIZE_RULE_KINDS).only("pk", "name", "path", "kind", "is_dissolved")
+class OrgRef(NamedTuple):
+    """An organisation as the warnings need it: a plain row, not a model (tens of thousands per district)."""
+
+    pk: int
+    name: str
+    path: str
+    kind: str
+    is_dissolved: bool
+
+
+def organizations_with_size_rules() -> list[OrgRef]:
+    """The organisations the size rules look at, as plain rows (building ~33,000 model instances for the
+    district's workbench cost about a third of a second)."""
+    rows = organization_list().filter(kind__in=SIZE_RULE_KINDS).values_list("pk", "name", "path", "kind", "is_dissolved")
+    return [OrgRef(*row) for row in rows]
 
 
 def organization_kind_counts(*, under: Organization | None = None) -> dict[str, int]:
