@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.generate --members 1000000 --database-url postgres://…/bench
 
 It runs the project's migrations on that database, then `manage.py seed_demo` (members/demo.py: the same
-deterministic district the demo uses, with its fast executemany insert path), each as a subprocess with
+deterministic district the demo uses, with core.bulk's executemany insert path), each as a subprocess with
 `DATABASE_URL` pointing at the bench database, so nothing here can write to the configured one. At 100,000
 members the seed takes ~27 s on the 2-core reference machine, so 1,000,000 takes a few minutes and needs
 no separate fast path. Organisations scale with the roster (≈ 3,800 at 100k, ≈ 38,000 at 1M).

@@ -6,8 +6,8 @@ Three layers, so the benchmark generator can reuse what it needs:
    区直机关工委 (机关), 区教育局党委 (学校), with 党委/党总支/支部/联合支部/党小组 and a target size per branch.
 2. `iter_members(plan, seed=, today=)` → `MemberRow`s (plain values, no database), branch by branch.
 3. `load_district(...)` → writes it: organisations through `organization_create` (each audited), members,
-   membership periods and committee seats with `bulk_create`, optional demo accounts, and one audit entry
-   summarising the seed. The caller opens the scope (`system_scope`) and passes a fixed `today` for tests.
+   membership periods and committee seats with `core.bulk.bulk_insert` (explicit ids), optional demo
+   accounts, and one audit entry summarising the seed. The caller opens the scope (`system_scope`) and passes a fixed `today` for tests.
 
 The same seed gives the same tree, names, ID numbers and phones: every draw comes from `random.Random`
 instances seeded from (seed, purpose), never the global generator, and ages are counted from `today`.
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import operator
 import random
 import re
 import time
@@ -841,6 +840,7 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
 
     from dangjian.audit.services import log_action
     from dangjian.core.actors import SYSTEM
+    from dangjian.core.bulk import bulk_insert, reset_sequences
     from dangjian.members.models import Member, MembershipPeriod
     from dangjian.members.services import member_build
     from dangjian.members.tallies import member_dimensions, tally_apply
@@ -874,19 +874,20 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
         batch: list[tuple[Member, MemberRow]] = []
 
         def flush() -> None:
-            insert_rows(Member, [m for m, _ in batch])
+            # Explicit ids (core.bulk): this transaction is the only writer of these tables.
+            bulk_insert(Member, [m for m, _ in batch], assign_ids=True)
             # The counters of this batch, in the seed's transaction (members.tallies).
             tally_apply((obj.org_path, member_dimensions(obj, sector_of[obj.organization_id]), +1) for obj, _ in batch)
             periods = []
             for obj, row in batch:  # like member_create: the current period starts on joined_on
-                periods.append((obj.pk, obj.organization_id, obj.org_path, obj.joined_on, None, "登记"))
+                periods.append(MembershipPeriod(member_id=obj.pk, organization_id=obj.organization_id,
+                                                org_path=obj.org_path, start=obj.joined_on, reason="登记"))
                 full_counts[id(row.branch)] += obj.status == "full"
                 pool = candidates.setdefault(id(row.branch), [])
                 if len(pool) < 16:
                     pool.append(_Candidate(obj.pk, obj.name, obj.status == "full", age_on(obj.birth_date, today),
                                            obj.occupation))
-            insert_values(MembershipPeriod, ["member_id", "organization_id", "org_path", "start", "end", "reason"],
-                          periods)
+            bulk_insert(MembershipPeriod, periods, assign_ids=True)
             batch.clear()
 
         for row in iter_members(plan, seed=seed, today=today):
@@ -900,10 +901,10 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
             flush()
 
         seats = _committee_seats(plan, created, candidates, full_counts, seed=seed, today=today)
-        insert_rows(CommitteeMember, seats)
+        bulk_insert(CommitteeMember, seats, assign_ids=True)
         say(f"已写入 {len(seats)} 名班子成员")
 
-        _reset_sequences([Member, MembershipPeriod, CommitteeMember])
+        reset_sequences([Member, MembershipPeriod, CommitteeMember])
         logins: list[DemoLogin] = []
         if password is not None:
             logins = _demo_accounts(plan, created, candidates, password, [h.result() for h in hashes])
@@ -917,93 +918,6 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
         })
     return SeedResult(root=root, orgs_by_kind=orgs_by_kind, members=n_members, probationary=n_probationary,
                       seats=len(seats), logins=logins, seconds=time.perf_counter() - started)
-
-
-def insert_rows(model, objs: list) -> None:
-    """INSERT model instances with `executemany`; ids are assigned here (the caller resets sequences after).
-
-    `bulk_create` compiles every value through the generic field machinery, ~8 µs a value on this machine
-    class: at 50,000 members that alone took longer than the rest of the seed together. The values are the
-    same ones: each object was built by the usual code (`member_build` encrypts, hashes and masks), auto_now
-    fields get one timestamp for the batch, dates go through the backend's adapters. Only for tables the
-    caller is filling inside its own transaction (the demo seed, the benchmark generator).
-    """
-    from django.db import connection, models
-    from django.utils import timezone
-
-    if not objs:
-        return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    now = timezone.now()
-    for f in fields:
-        if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add):
-            for obj in objs:
-                setattr(obj, f.attname, now)
-    getter = operator.attrgetter(*(f.attname for f in fields))
-    first = insert_values(model, [f.attname for f in fields], [getter(obj) for obj in objs])
-    pk = model._meta.pk.attname
-    for i, obj in enumerate(objs):
-        setattr(obj, pk, first + i)
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def insert_values(model, names: list[str], rows: list[tuple]) -> int:
-    """INSERT rows of plain Python values (in the order of `names`, attnames) with `executemany`.
-
-    The ids are max(id) + 1 onwards, returned as the first id; dates and datetimes pass through the
-    backend's adapters, other unusual fields through `get_db_prep_save`.
-    """
-    from django.db import connection, models
-    from django.db.models import Max
-
-    if not rows:
-        return 0
-    ops = connection.ops
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    plain = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
-    stamps: dict = {}  # auto_now columns hold one timestamp per batch: adapt it once
-
-    def stamp(v):
-        if v not in stamps:
-            stamps[v] = ops.adapt_datetimefield_value(v)
-        return stamps[v]
-
-    adapt: list[Callable | None] = []
-    for name in names:
-        f = by_attname[name]
-        if isinstance(f, models.DateTimeField):
-            adapt.append(stamp)
-        elif isinstance(f, models.DateField):
-            adapt.append(ops.adapt_datefield_value)
-        elif isinstance(f, plain):
-            adapt.append(None)
-        else:
-            adapt.append(lambda v, f=f: f.get_db_prep_save(v, connection))
-    first = (model._base_manager.aggregate(m=Max("pk"))["m"] or 0) + 1
-    if any(adapt):
-        rows = [tuple(v if fn is None or v is None else fn(v) for fn, v in zip(adapt, row, strict=True))
-                for row in rows]
-    params = [(first + i, *row) for i, row in enumerate(rows)]
-    pk = model._meta.pk
-    columns = ", ".join(ops.quote_name(c) for c in [pk.column] + [by_attname[n].column for n in names])
-    marks = ", ".join(["%s"] * (len(names) + 1))
-    sql = f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608 (model names)
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return first
-
-
-def _reset_sequences(models_: list) -> None:
-    """After inserting explicit ids: PostgreSQL's sequences must move past them (SQLite needs nothing)."""
-    from django.core.management.color import no_style
-    from django.db import connection
-
-    statements = connection.ops.sequence_reset_sql(no_style(), models_)
-    if statements:
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
 
 
 def _committee_seats(plan: OrgSpec, created: dict, candidates: dict[int, list[_Candidate]], full_counts: Counter,

@@ -9,8 +9,8 @@ Import, in four steps that each touch the database a fixed number of times whate
    `MemberForm` (the one validator of member data), resolves the organisation column against the
    importer's organisations loaded in **one** query, and finds duplicate ID numbers inside the file and
    against the database (one query per 5,000 numbers).
-3. `save_roster()` saves every row or none: `bulk_create` of members and their first membership period in
-   one transaction with one audit entry that holds counts only (no personal data).
+3. `save_roster()` saves every row or none: `bulk_insert` (core.bulk) of members and their first membership
+   period in one transaction with one audit entry that holds counts only (no personal data).
 4. On any row error nothing is saved; `write_error_report()` gives the worker an .xlsx of
    行号 / 列 / 值 / 原因 with ID numbers and phones masked.
 
@@ -34,12 +34,13 @@ import python_calamine
 import xlsxwriter
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, router, transaction
-from django.db.models import NOT_PROVIDED, OuterRef, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from dangjian.audit.services import log_action
 from dangjian.core import codes, crypto
+from dangjian.core.bulk import bulk_insert
 from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.scoping import subtree_q
@@ -100,8 +101,6 @@ ORGS_SHEET = "组织列表"
 HEADER_SCAN_ROWS = 20  # the header may sit below a title row or two
 MAX_COLUMNS = 200
 DIGEST_CHUNK = 5000  # parameters per duplicate lookup: under SQLite's 32,766 and PostgreSQL's 65,535
-BATCH_SIZE = 2000  # rows per bulk_create batch (PostgreSQL)
-INSERT_CHUNK = 10000  # rows per executemany
 REPORT_DIR = "import-errors"
 REPORT_MAX_AGE = 24 * 3600  # seconds an error report is kept
 SHOWN_ERRORS = 200
@@ -654,13 +653,13 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
         by_org[org.name] = by_org.get(org.name, 0) + 1
     try:
         with transaction.atomic():
-            _insert(Member, members)
+            bulk_insert(Member, members)
     except IntegrityError:  # someone registered one of these numbers since the validation
         raise ValidationFailed(
             "身份证号重复", fields={"id_number": [DUPLICATE_ID + "（可能有人刚刚登记了同一号码，请重新导入）"]}
         ) from None
     ids = _member_ids([m.id_number_digest for m in members])
-    _insert(MembershipPeriod, [
+    bulk_insert(MembershipPeriod, [
         MembershipPeriod(member_id=ids[m.id_number_digest], organization_id=m.organization_id, org_path=m.org_path,
                          start=r.since or m.joined_on, reason="名册导入")
         for m, r in zip(members, rows, strict=True)
@@ -673,36 +672,6 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
                changes={"count": len(members), "organizations": len(by_org), "by_organization": top,
                         "file_format": file_format})
     return len(members)
-
-
-def _insert(model, objs: list) -> None:
-    """Insert unsaved instances the fastest way each database offers. Scope filters do not apply to
-    inserts; the caller checked every row's organisation. Instances may not get their pk.
-
-    PostgreSQL: `bulk_create` (Django 5.2 sends each column as one UNNEST array: few statements, cheap to
-    parse). SQLite: Django caps an INSERT at 999 parameters (34 members), so bulk_create needs ~300
-    statements per 10,000 rows, each compiled anew (measured 1.7 s CPU + 0.6 s for the periods); instead
-    the same columns, converted by the same `pre_save` + `get_db_prep_save`, go through one prepared
-    statement with `executemany` (0.9 s + 0.1 s).
-    """
-    if not objs:
-        return
-    connection = connections[router.db_for_write(model)]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if connection.vendor != "sqlite" or any(f.db_default is not NOT_PROVIDED for f in fields):
-        model.unscoped.bulk_create(objs, batch_size=BATCH_SIZE)
-        return
-    qn = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters
-        qn(model._meta.db_table), ", ".join(qn(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    )
-    steps = [(f.pre_save, f.get_db_prep_save) for f in fields]
-    with connection.cursor() as cursor:
-        for i in range(0, len(objs), INSERT_CHUNK):
-            cursor.executemany(sql, [
-                tuple([prep(pre_save(obj, True), connection) for pre_save, prep in steps])
-                for obj in objs[i : i + INSERT_CHUNK]
-            ])
 
 
 def _member_ids(digests: list[str]) -> dict[str, int]:
