@@ -12,8 +12,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from dangjian.core import codes, crypto
-from dangjian.core.errors import NotFound
-from dangjian.core.permissions import require
+from dangjian.core.permissions import load_one
 from dangjian.core.scoping import collapse_paths, current_scope, within_subtree
 from dangjian.core.validators import parse_id_number
 from dangjian.orgs.models import SEGMENT, Organization, Sector
@@ -83,12 +82,8 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def access_member(*, actor, member_id: int, for_write: bool = False) -> Member:
     """Load one member through the scope; outside it the answer is 404, never the object."""
-    member = Member.objects.select_related("organization").filter(pk=member_id).first()
-    if member is None:
-        raise NotFound()
-    if for_write:
-        require(actor, "member.manage", member.organization)
-    return member
+    return load_one(Member.objects.select_related("organization"), member_id, actor=actor,
+                    capability="member.manage" if for_write else None)
 
 
 def member_history(*, member: Member):

@@ -6,8 +6,7 @@ from typing import NamedTuple
 
 from django.db.models import Count
 
-from dangjian.core.errors import NotFound
-from dangjian.core.permissions import require
+from dangjian.core.permissions import load_one
 
 from .models import CommitteeMember, Organization, Position
 from .rules import SIZE_RULE_KINDS
@@ -48,12 +47,8 @@ def organization_children(*, org: Organization):
 
 
 def access_organization(*, actor, org_id: int, for_write: bool = False) -> Organization:
-    org = Organization.objects.select_related("parent").filter(pk=org_id).first()
-    if org is None:
-        raise NotFound()
-    if for_write:
-        require(actor, "org.manage", org)
-    return org
+    return load_one(Organization.objects.select_related("parent"), org_id, actor=actor,
+                    capability="org.manage" if for_write else None, org_of=lambda org: org)
 
 
 def organization_ancestors(*, org: Organization) -> list[Organization]:
@@ -104,9 +99,5 @@ def organization_kind_counts(*, under: Organization | None = None) -> dict[str, 
 
 
 def access_committee_seat(*, actor, seat_id: int, for_write: bool = False) -> CommitteeMember:
-    seat = CommitteeMember.objects.select_related("organization").filter(pk=seat_id).first()
-    if seat is None:
-        raise NotFound()
-    if for_write:
-        require(actor, "org.manage", seat.organization)
-    return seat
+    return load_one(CommitteeMember.objects.select_related("organization"), seat_id, actor=actor,
+                    capability="org.manage" if for_write else None)
