@@ -1,7 +1,7 @@
 """Reads for the administrators' screens. Accounts and grants are not scoped by organisation: only the
 system and security administrators reach these pages, and the views check their capability first."""
 
-from dangjian.core.errors import NotFound
+from dangjian.core.permissions import load_one
 
 from .models import ApiToken, RoleGrant, User
 
@@ -11,10 +11,7 @@ def user_list():
 
 
 def access_user(*, user_id: int) -> User:
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        raise NotFound()
-    return user
+    return load_one(User.objects.all(), user_id)
 
 
 def role_grant_list():
@@ -23,10 +20,7 @@ def role_grant_list():
 
 
 def access_role_grant(*, grant_id: int) -> RoleGrant:
-    grant = RoleGrant.objects.select_related("user", "organization").filter(pk=grant_id).first()
-    if grant is None:
-        raise NotFound()
-    return grant
+    return load_one(RoleGrant.objects.select_related("user", "organization"), grant_id)
 
 
 def api_token_list(*, user: User):
