@@ -24,12 +24,17 @@ migrate: install .env
 # Loads the demo district only when the database holds no organisation yet.
 demo: migrate
 	$(BIN)/python manage.py seed_demo --members $(DEMO_MEMBERS) --seed 1 --if-empty
+	@# Today's 政治生日 greetings, so the demo inboxes are not empty (once a day: the job is idempotent).
+	$(BIN)/python manage.py jobs run notifications.political_birthdays
 
 run: demo
 	@echo "=============================================================="
 	@echo " 智慧党建服务平台: http://$(HOST)/"
 	@cat var/demo-logins.txt 2>/dev/null || true
 	@echo "=============================================================="
+	@# The task queue's worker (huey: pushes, 政治生日, digests, reminders) runs beside the web server and stops with it.
+	$(BIN)/python manage.py run_huey & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST)
 
 test: install

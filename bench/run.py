@@ -634,6 +634,27 @@ def run_operations(opt: Options, out=None, today: dt.date | None = None) -> list
     return rows
 
 
+def open_bench_database(parser, database_url: str, sqlite_path: str, *, migrate: bool) -> str:
+    """Point Django at the bench database (migrated to the code's tables first) and set it up."""
+    if database_url:
+        url = database_url
+    else:
+        path = Path(sqlite_path) if sqlite_path else OUT / "city-1000000.sqlite3"
+        if not path.exists():
+            parser.error(f"{path} 不存在：先运行 .venv/bin/python -m bench.generate")
+        url = f"sqlite:///{path.resolve()}"
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ.setdefault("DANGJIAN_VAR_DIR", str(OUT / "var"))
+    if migrate:  # tables and indexes added since the dataset was generated
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],  # noqa: S603
+                       cwd=ROOT, env=dict(os.environ), check=True)
+    import django
+
+    django.setup()
+    return url
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="智慧党建 基准测试（issue 8）")
     p.add_argument("--database-url", default="", help="基准数据库 URL（PostgreSQL 等）")
@@ -646,22 +667,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help=f"只运行这些组（逗号分隔）：{','.join(GROUPS)}")
     args = p.parse_args(argv)
 
-    if args.database_url:
-        url = args.database_url
-    else:
-        path = Path(args.sqlite_path) if args.sqlite_path else OUT / "city-1000000.sqlite3"
-        if not path.exists():
-            p.error(f"{path} 不存在：先运行 .venv/bin/python -m bench.generate")
-        url = f"sqlite:///{path.resolve()}"
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    os.environ.setdefault("DANGJIAN_VAR_DIR", str(OUT / "var"))
-    if not args.no_migrate:  # indexes added since the dataset was generated
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],  # noqa: S603
-                       cwd=ROOT, env=dict(os.environ), check=True)
-    import django
-
-    django.setup()
+    url = open_bench_database(p, args.database_url, args.sqlite_path, migrate=not args.no_migrate)
     quick = args.quick
     opt = Options(quick=quick, reps=args.reps or (5 if quick else 30), budget_s=5.0 if quick else 20.0,
                   import_rows=(10_000,) if quick else (10_000, 100_000), http=not args.no_http,

@@ -50,11 +50,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "huey.contrib.djhuey",
     "dangjian.core",
     "dangjian.audit",
     "dangjian.orgs",
     "dangjian.accounts",
     "dangjian.members",
+    "dangjian.notifications",
+    "dangjian.meetings",
+    "dangjian.dues",
     "dangjian.api",
     "dangjian.web",
 ]
@@ -166,6 +170,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "WARNING")},
+    # run_huey gives the queue's logger a handler of its own; passing records up as well printed each twice.
+    "loggers": {"huey": {"propagate": False}},
 }
 
 # --- Personal-data protection -------------------------------------------------------------------
@@ -192,3 +198,76 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = DANGJIAN_IMPORT_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = DANGJIAN_IMPORT_MAX_BYTES
 
 DANGJIAN_DISTRICT_NAME = env("DANGJIAN_DISTRICT_NAME", "示范区")
+
+
+# --- Background and periodic jobs (huey; ARCHITECTURE §2) ----------------------------------------------
+# SQLite storage beside the database by default; Redis when REDIS_URL is set (several workers, machines).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+HUEY = {
+    "name": "dangjian",
+    "immediate": False,
+    "utc": False,  # crontab times are local (Django sets the process zone to TIME_ZONE, Asia/Shanghai)
+    "consumer": {"workers": int(env("DANGJIAN_WORKERS", "2")), "worker_type": "thread"},
+}
+if REDIS_URL:
+    HUEY.update({"huey_class": "huey.RedisHuey", "url": REDIS_URL})
+    # Shared by every worker and server: one WeChat access token for all instead of each knocking out the others'.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    HUEY.update({"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")})
+
+# Every periodic job and when it runs (cron: minute hour day month weekday, Asia/Shanghai), in one place.
+# dangjian.core.jobs reads this table; `manage.py jobs` lists it and runs one job by hand.
+DANGJIAN_SCHEDULE = {
+    "notifications.political_birthdays": env("DANGJIAN_CRON_POLITICAL_BIRTHDAYS", "0 8 * * *"),
+    "notifications.digests": env("DANGJIAN_CRON_DIGESTS", "5 8 * * *"),
+    "notifications.deliveries": env("DANGJIAN_CRON_DELIVERIES", "* * * * *"),
+    "orgs.term_reminders": env("DANGJIAN_CRON_TERM_REMINDERS", "30 7 * * 1"),
+}
+
+# --- Notifications (推送) ------------------------------------------------------------------------------
+# Links in pushed messages point here (the member centre as the official account's menu opens it).
+DANGJIAN_PUBLIC_URL = env("DANGJIAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Non-urgent pushes wait out these hours (HH:MM-HH:MM, may wrap midnight); urgent ones do not.
+DANGJIAN_QUIET_HOURS = env("DANGJIAN_QUIET_HOURS", "21:00-08:00")
+# A failed push is retried after base × 2^(attempt-1) seconds, capped, until this many attempts.
+DANGJIAN_PUSH_MAX_ATTEMPTS = int(env("DANGJIAN_PUSH_MAX_ATTEMPTS", "6"))
+DANGJIAN_PUSH_BACKOFF_SECONDS = int(env("DANGJIAN_PUSH_BACKOFF_SECONDS", "60"))
+DANGJIAN_PUSH_BACKOFF_MAX_SECONDS = int(env("DANGJIAN_PUSH_BACKOFF_MAX_SECONDS", str(6 * 3600)))
+# A push claimed longer ago than this with no outcome recorded is a crash between send and record. Keep it
+# well under 10 minutes: WeChat recognises a resend by client_msg_id for 10 minutes only; channel timeouts
+# (≤ 15 s) make any live send far shorter.
+DANGJIAN_PUSH_STALE_SECONDS = int(env("DANGJIAN_PUSH_STALE_SECONDS", "180"))
+# The longest reply (留言) a member may send, in characters.
+DANGJIAN_REPLY_MAX_LENGTH = int(env("DANGJIAN_REPLY_MAX_LENGTH", "500"))
+
+# Email (SMTP): on when EMAIL_HOST is set.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "15"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "dangjian@localhost")
+
+# SMS through an HTTP gateway (the Aliyun SendSms protocol); on when the access key is set.
+DANGJIAN_SMS = {
+    "url": env("DANGJIAN_SMS_URL", "https://dysmsapi.aliyuncs.com/"),
+    "access_key_id": os.environ.get("DANGJIAN_SMS_ACCESS_KEY_ID", ""),
+    "access_key_secret": os.environ.get("DANGJIAN_SMS_ACCESS_KEY_SECRET", ""),
+    "sign_name": env("DANGJIAN_SMS_SIGN_NAME", "智慧党建"),
+    "template_code": os.environ.get("DANGJIAN_SMS_TEMPLATE_CODE", ""),
+    "timeout": int(env("DANGJIAN_SMS_TIMEOUT", "10")),
+}
+
+# WeChat official account (公众号): template messages and web authorisation; on when the app id is set.
+DANGJIAN_WECHAT = {
+    "api_base": env("DANGJIAN_WECHAT_API_BASE", "https://api.weixin.qq.com").rstrip("/"),
+    "oauth_base": env("DANGJIAN_WECHAT_OAUTH_BASE", "https://open.weixin.qq.com").rstrip("/"),
+    "app_id": os.environ.get("DANGJIAN_WECHAT_APP_ID", ""),
+    "app_secret": os.environ.get("DANGJIAN_WECHAT_APP_SECRET", ""),
+    "template_id": os.environ.get("DANGJIAN_WECHAT_TEMPLATE_ID", ""),
+    "timeout": int(env("DANGJIAN_WECHAT_TIMEOUT", "10")),
+}

@@ -15,3 +15,6 @@ DEBUG = False
 DANGJIAN_REQUIRE_TOTP_FOR_STAFF = False
 # Live-server request threads must not keep connections open, or PostgreSQL refuses to drop the test database.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Tasks run in the caller's thread (huey's immediate mode, in-memory storage); the queue's own tests build a
+# real SQLite-backed huey.
+HUEY = {**HUEY, "immediate": True}  # noqa: F405

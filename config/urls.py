@@ -9,6 +9,9 @@ urlpatterns = [
     path("orgs/", include("dangjian.orgs.urls")),
     path("members/", include("dangjian.members.urls")),
     path("audit/", include("dangjian.audit.urls")),
+    path("notifications/", include("dangjian.notifications.urls")),
+    path("meetings/", include("dangjian.meetings.urls")),
+    path("dues/", include("dangjian.dues.urls")),
     path("api/v1/", api.urls),
     path("healthz", health.healthz, name="healthz"),
 ]

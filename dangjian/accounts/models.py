@@ -20,6 +20,8 @@ class User(AbstractUser):
     totp_confirmed_at = models.DateTimeField("双因素认证启用时间", null=True, blank=True)
     totp_last_step = models.BigIntegerField("最近使用的验证码时间窗", null=True, blank=True,
                                             help_text="同一时间窗的验证码不能再次使用（防重放）")
+    # 适老化: bigger type and controls on every page, kept with the account so it follows the person.
+    large_font = models.BooleanField("大字模式", default=False)
 
     class Meta:
         verbose_name = "用户"

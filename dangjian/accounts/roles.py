@@ -20,10 +20,11 @@ class Role(models.TextChoices):
 ADMINISTRATOR_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 WORKER_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.COMMITTEE_ADMIN, Role.BRANCH_WORKER})
 
-_WORKER = {"org.view", "member.view", "member.manage", "member.import", "member.export"}
+_WORKER = {"org.view", "member.view", "member.manage", "member.import", "member.export", "notification.greeting"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.DISTRICT_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal"}),
+    # The wording of every kind of message is the district's: one voice for the whole district.
+    Role.DISTRICT_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "notification.template"}),
     Role.COMMITTEE_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal"}),
     Role.BRANCH_WORKER: frozenset(_WORKER),
     # Administrators act on the system, not on party data: their capabilities are global.
