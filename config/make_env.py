@@ -5,9 +5,17 @@ service environment instead (docs/deploy.md).
 """
 
 import base64
+import os
 import secrets
 import sys
 from pathlib import Path
+
+
+def field_key(key_id: str = "k1") -> str:
+    """An AES-256 key, or an SM4 key when the environment asks for 国密 mode (DANGJIAN_GM_MODE=true)."""
+    if os.environ.get("DANGJIAN_GM_MODE", "").lower() in {"1", "true", "yes", "on"}:
+        return f"{key_id}:sm4:{base64.b64encode(secrets.token_bytes(16)).decode()}"
+    return f"{key_id}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
 def main(path: str = ".env") -> None:
@@ -17,7 +25,7 @@ def main(path: str = ".env") -> None:
     lines = [
         "# Generated locally by `make`; never commit this file.",
         f"DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}",
-        f"DANGJIAN_FIELD_KEYS=k1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        f"DANGJIAN_FIELD_KEYS={field_key()}",
         f"DANGJIAN_LOOKUP_KEY={secrets.token_urlsafe(32)}",
         "DJANGO_DEBUG=true",
         "DJANGO_SECURE_COOKIES=false",

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "dangjian.notifications",
     "dangjian.meetings",
     "dangjian.dues",
+    "dangjian.transfers",
+    "dangjian.bases",
     "dangjian.api",
     "dangjian.web",
 ]
@@ -118,10 +120,18 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# 国密 mode (DOMAIN-RULES §7.2): SM4 for new field keys (`id:sm4:…`), HMAC-SM3 lookup digests, SM3 audit chain,
+# PBKDF2-HMAC-SM3 passwords. Switching on an existing database: add an SM4 key first in DANGJIAN_FIELD_KEYS,
+# then `manage.py rotate_field_keys --rehash` (docs/security.md).
+DANGJIAN_GM_MODE = env_bool("DANGJIAN_GM_MODE", False)
+# The first hasher hashes new passwords; the others still verify older hashes (upgraded at the next login).
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "dangjian.accounts.hashers.PBKDF2SM3PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+if DANGJIAN_GM_MODE:
+    PASSWORD_HASHERS.insert(0, PASSWORD_HASHERS.pop(1))
 AUTH_PASSWORD_VALIDATORS = [
     # DOMAIN-RULES §7.1: ≥ 8 characters with 3 of the 4 classes (upper, lower, digit, symbol); no reuse.
     {"NAME": "dangjian.accounts.passwords.ComplexityValidator", "OPTIONS": {"min_length": 8, "min_classes": 3}},
@@ -164,6 +174,10 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_FAILURE_VIEW = "dangjian.web.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# HSTS once the site is served over HTTPS (TLS ends at nginx; gunicorn trusts its X-Forwarded-Proto only).
+SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,8 @@ urlpatterns = [
     path("notifications/", include("dangjian.notifications.urls")),
     path("meetings/", include("dangjian.meetings.urls")),
     path("dues/", include("dangjian.dues.urls")),
+    path("transfers/", include("dangjian.transfers.urls")),
+    path("bases/", include("dangjian.bases.urls")),
     path("api/v1/", api.urls),
     path("healthz", health.healthz, name="healthz"),
 ]

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from dangjian.core import crypto
+
 from .roles import CAPABILITIES, GLOBAL_CAPABILITIES, Role
 
 
@@ -134,3 +136,6 @@ class LoginThrottle(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key} ×{self.count}"
+
+
+crypto.register_encrypted(User, "totp_secret")  # key rotation re-encrypts second-factor secrets too

@@ -39,6 +39,7 @@ registry.register(
         "accounts.totp.enrolled": "启用双因素认证",
         "accounts.totp.reset": "重置双因素认证",
         "accounts.totp.code_shown": "命令行显示双因素验证码",
+        "accounts.keys.rotated": "更换字段加密密钥",
     }
 )
 

@@ -11,6 +11,8 @@ import json
 from django.conf import settings
 from django.db import models
 
+from dangjian.core import crypto
+
 
 class AppendOnlyError(RuntimeError):
     pass
@@ -79,9 +81,18 @@ class AuditEntry(models.Model):
             "success": self.success,
         }
 
-    def compute_hash(self) -> str:
+    def compute_hash(self, *, algorithm: str | None = None) -> str:
+        """SHA-256, or SM3 in 国密 mode (DANGJIAN_GM_MODE) for entries written from then on."""
         body = json.dumps(self.payload(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256((self.prev_hash + body).encode("utf-8")).hexdigest()
+        data = (self.prev_hash + body).encode("utf-8")
+        if algorithm is None:
+            return crypto.integrity_hash(data)
+        return hashlib.new(algorithm, data).hexdigest() if algorithm == "sha256" else crypto.sm3(data)
+
+    def hash_matches(self) -> bool:
+        """Each entry verifies under the algorithm it was written with, so a chain survives switching to
+        国密 mode: an entry is intact if its hash is the SHA-256 or the SM3 of its content and predecessor."""
+        return self.hash in (self.compute_hash(algorithm="sha256"), self.compute_hash(algorithm="sm3"))
 
 
 class ChainHead(models.Model):

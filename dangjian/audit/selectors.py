@@ -31,7 +31,7 @@ def audit_chain_verify(*, chunk_size: int = 5000) -> ChainReport:
     for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=chunk_size):
         if entry.prev_hash != prev:
             return ChainReport(checked, entry.pk, "与上一条记录的链接断开（有记录被删除或插入）")
-        if entry.compute_hash() != entry.hash:
+        if not entry.hash_matches():
             return ChainReport(checked, entry.pk, "记录内容与其哈希不符（记录被改动）")
         prev = entry.hash
         last_id = entry.pk

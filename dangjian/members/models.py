@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from dangjian.core import codes
+from dangjian.core import codes, crypto
 from dangjian.core.scoping import ScopedModel
 
 
@@ -169,3 +169,8 @@ class MemberTally(ScopedModel):
 
     def __str__(self):
         return f"{self.org_path} {self.dimension}={self.value}: {self.count}"
+
+
+# Key rotation (manage.py rotate_field_keys) re-encrypts and re-hashes every column declared here.
+crypto.register_encrypted(Member, "id_number_encrypted", digest="id_number_digest")
+crypto.register_encrypted(Member, "phone_encrypted", digest="phone_digest")

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BasesConfig(AppConfig):
+    name = "dangjian.bases"
+    label = "bases"
+    verbose_name = "阵地与预约"
