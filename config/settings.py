@@ -237,6 +237,8 @@ DANGJIAN_SCHEDULE = {
     "notifications.digests": env("DANGJIAN_CRON_DIGESTS", "5 8 * * *"),
     "notifications.deliveries": env("DANGJIAN_CRON_DELIVERIES", "* * * * *"),
     "orgs.term_reminders": env("DANGJIAN_CRON_TERM_REMINDERS", "30 7 * * 1"),
+    "meetings.theme_day_notices": env("DANGJIAN_CRON_THEME_DAY_NOTICES", "0 7 * * *"),
+    "meetings.freeze_due": env("DANGJIAN_CRON_MEETING_FREEZE", "10 0 * * *"),
 }
 
 # --- Notifications (推送) ------------------------------------------------------------------------------
@@ -284,4 +286,18 @@ DANGJIAN_WECHAT = {
     "app_secret": os.environ.get("DANGJIAN_WECHAT_APP_SECRET", ""),
     "template_id": os.environ.get("DANGJIAN_WECHAT_TEMPLATE_ID", ""),
     "timeout": int(env("DANGJIAN_WECHAT_TIMEOUT", "10")),
+}
+
+# 组织生活 (DOMAIN-RULES §2): local practice (【L】) and unverified (【U】) numbers are settings.
+DANGJIAN_MEETINGS = {
+    "frequencies": {"general_meeting": "quarter", "committee_meeting": "month", "group_meeting": "month",
+                    "theme_day": "month", "life_meeting": "year", "member_appraisal": "year",
+                    # 【L】 the district's practice; empty: no 党课 rule in the compliance table.
+                    "party_lecture": env("DANGJIAN_PARTY_LECTURE_FREQUENCY", "quarter") or None},
+    "confirm_days": int(env("DANGJIAN_MEETING_CONFIRM_DAYS", "7")),
+    "theme_day_week": 1, "theme_day_weekday": 1, "theme_day_time": "09:00",  # first Tuesday 【L】
+    "theme_day_notice_days": int(env("DANGJIAN_THEME_DAY_NOTICE_DAYS", "3")),
+    "half_counts_as_quorum": True,  # 【U】 DOMAIN-RULES §9.15
+    "inactive_months": 6,  # 党章 第九条
+    "attachment_max_bytes": 10 * 1024 * 1024,
 }

@@ -16,6 +16,7 @@ from ninja import NinjaAPI, Router
 from ninja.openapi.docs import DocsBase
 
 from dangjian.core.errors import NotFound
+from dangjian.meetings.api import router as meetings_router
 from dangjian.members.api import router as members_router
 from dangjian.orgs.api import router as orgs_router
 
@@ -79,6 +80,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/organizations", orgs_router)
 api.add_router("/members", members_router)
+api.add_router("/meetings", meetings_router)
 
 
 @api.get("/docs/assets/{name}", auth=None, include_in_schema=False)

@@ -59,6 +59,11 @@ LABELS: dict[str, dict[str, str]] = {
     | {"parent": "上级组织", "under": "上级组织"} | _COMMON,
     "members": {name: str(f.label) for name, f in MemberForm.base_fields.items()}
     | {"org": "党组织", "age_band": "年龄段", "education_level": "学历层次", "sector": "领域"} | _COMMON,
+    "meetings": {"organization": "党组织", "title": "会议名称", "kinds": "会议类型", "starts_at": "会议时间", "place": "地点",
+                 "agenda": "议程", "chair": "主持人", "recorder": "记录人", "held_at": "实际召开时间", "minutes": "会议记录",
+                 "observers": "列席人员", "attendance": "出席情况", "resolutions": "决议", "members": "应到人员",
+                 "member_ids": "应到人员", "org": "党组织", "start": "起始日期", "end": "截止日期", "status": "状态",
+                 "kind": "会议类型"} | _COMMON,
 }
 
 _DATE = "日期格式不正确，应为 YYYY-MM-DD 格式的有效日期"
