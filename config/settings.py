@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "dangjian.accounts.middleware.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dangjian.core.middleware.ContentSecurityPolicyMiddleware",
     "dangjian.core.middleware.DomainErrorMiddleware",
 ]
 
@@ -175,6 +176,22 @@ CSRF_FAILURE_VIEW = "dangjian.web.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (core.middleware): code only from the platform itself, never inline. Map tiles may come
+# from the intranet tile server named in DANGJIAN_MAP_TILE_URL.
+DANGJIAN_MAP_TILE_URL = env("DANGJIAN_MAP_TILE_URL", "")
+_TILE_ORIGIN = "/".join(DANGJIAN_MAP_TILE_URL.split("/")[:3]) if DANGJIAN_MAP_TILE_URL.startswith("http") else ""
+DANGJIAN_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",  # style= attributes carry no code
+    "img-src": f"'self' data: blob: {_TILE_ORIGIN}".strip(),
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
 # HSTS once the site is served over HTTPS (TLS ends at nginx; gunicorn trusts its X-Forwarded-Proto only).
 SECURE_HSTS_SECONDS = int(env("DJANGO_HSTS_SECONDS", "31536000" if SESSION_COOKIE_SECURE else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -239,6 +256,9 @@ DANGJIAN_SCHEDULE = {
     "orgs.term_reminders": env("DANGJIAN_CRON_TERM_REMINDERS", "30 7 * * 1"),
     "meetings.theme_day_notices": env("DANGJIAN_CRON_THEME_DAY_NOTICES", "0 7 * * *"),
     "meetings.freeze_due": env("DANGJIAN_CRON_MEETING_FREEZE", "10 0 * * *"),
+    "transfers.reminders": env("DANGJIAN_CRON_TRANSFER_REMINDERS", "0 7 * * *"),
+    "dues.arrears_reminders": env("DANGJIAN_CRON_DUES_ARREARS", "0 9 10 * *"),  # monthly, the 10th
+    "bases.waiting_list_offers": env("DANGJIAN_CRON_BASES_OFFERS", "*/10 * * * *"),
 }
 
 # --- Notifications (推送) ------------------------------------------------------------------------------
@@ -300,4 +320,39 @@ DANGJIAN_MEETINGS = {
     "half_counts_as_quorum": True,  # 【U】 DOMAIN-RULES §9.15
     "inactive_months": 6,  # 党章 第九条
     "attachment_max_bytes": 10 * 1024 * 1024,
+}
+
+# 组织关系转接 (DOMAIN-RULES §4): letter validity (30 days by default, at most 3 months) and reminder ages.
+DANGJIAN_TRANSFERS = {
+    "letter_valid_days": int(env("DANGJIAN_LETTER_VALID_DAYS", "30")),
+    "letter_max_valid_days": 92,
+    "temporary_max_valid_days": 183,  # 党员证明信: stays under 6 months
+    "pending_remind_days": int(env("DANGJIAN_TRANSFER_REMIND_DAYS", "7")),
+    "pending_escalate_days": int(env("DANGJIAN_TRANSFER_ESCALATE_DAYS", "15")),
+    "expiring_remind_days": 5,
+    "committee_capability": "transfer.approve",  # approving and accepting is the 基层党委's
+}
+
+# 党费 (DOMAIN-RULES §3); dangjian.dues.rules merges this over its defaults (the rate bands live there).
+DANGJIAN_DUES = {
+    # "categories": {"farmer": {"fen": 50}},  # 农民党员 0.2–1 元/月，由省级党委确定 【L】
+    "rounding": env("DANGJIAN_DUES_ROUNDING", "half_up"),  # 取整到分：half_up | down | up 【U】
+    "base_max_fen": int(env("DANGJIAN_DUES_BASE_MAX_FEN", "10000000")),  # 月基数合理上限 10 万元
+    "arrears_warning_months": [3, 5],
+    "self_departure_months": 6,  # 党章 第九条
+    "backpay_max_months": 6,
+    "prepay_max_months": 2,  # 一次至多交满本季度 【U】
+    "centre_voluntary_fen": 100_000,  # ≥ 1000 元的自愿多交全部上缴中央
+}
+
+# 党建阵地与预约 (dangjian/bases/rules.py); all 【L】 local practice. The map's tile server is an intranet one
+# (DANGJIAN_MAP_TILE_URL, also allowed by the CSP above); without it the map draws the points on a plain grid.
+DANGJIAN_BASES = {
+    "cancel_cutoff_hours": int(env("DANGJIAN_BASES_CANCEL_CUTOFF_HOURS", "24")),
+    "offer_response_hours": int(env("DANGJIAN_BASES_OFFER_HOURS", "24")),
+    "booking_horizon_days": 90,
+    "tile_url": DANGJIAN_MAP_TILE_URL,
+    "tile_attribution": env("DANGJIAN_MAP_TILE_ATTRIBUTION", ""),
+    "map_center": [39.9087, 116.3975],
+    "map_zoom": 12,
 }

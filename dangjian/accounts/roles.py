@@ -24,8 +24,10 @@ _WORKER = {"org.view", "member.view", "member.manage", "member.import", "member.
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     # The wording of every kind of message is the district's: one voice for the whole district.
-    Role.DISTRICT_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "notification.template"}),
-    Role.COMMITTEE_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal"}),
+    Role.DISTRICT_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "notification.template",
+                                              "transfer.approve"}),
+    # Approving and accepting transfers is the 基层党委's act (DOMAIN-RULES §4), not a branch worker's.
+    Role.COMMITTEE_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "transfer.approve"}),
     Role.BRANCH_WORKER: frozenset(_WORKER),
     # Administrators act on the system, not on party data: their capabilities are global.
     Role.SYSTEM_ADMIN: frozenset({"user.manage"}),

@@ -16,8 +16,11 @@ from ninja import NinjaAPI, Router
 from ninja.openapi.docs import DocsBase
 
 from dangjian.core.errors import NotFound
+from dangjian.bases.api import router as bases_router
+from dangjian.dues.api import router as dues_router
 from dangjian.meetings.api import router as meetings_router
 from dangjian.members.api import router as members_router
+from dangjian.transfers.api import router as transfers_router
 from dangjian.orgs.api import router as orgs_router
 
 from . import errors
@@ -81,6 +84,9 @@ errors.install(api)
 api.add_router("/organizations", orgs_router)
 api.add_router("/members", members_router)
 api.add_router("/meetings", meetings_router)
+api.add_router("/dues", dues_router)
+api.add_router("/transfers", transfers_router)
+api.add_router("/bases", bases_router)
 
 
 @api.get("/docs/assets/{name}", auth=None, include_in_schema=False)

@@ -64,6 +64,11 @@ LABELS: dict[str, dict[str, str]] = {
                  "observers": "列席人员", "attendance": "出席情况", "resolutions": "决议", "members": "应到人员",
                  "member_ids": "应到人员", "org": "党组织", "start": "起始日期", "end": "截止日期", "status": "状态",
                  "kind": "会议类型"} | _COMMON,
+    "dues": {"year": "年度", "category": "交纳类别", "dues_base_fen": "月交纳基数", "first_month": "起始月份",
+             "paid_through": "此前已交至", "months": "月数", "method": "交纳方式", "proxy_name": "代交人",
+             "consent": "支部同意", "paid_on": "交纳日期", "voluntary_fen": "自愿多交", "monthly_fen": "申请月交纳额",
+             "reason": "困难情况", "decision": "审批结果", "note": "备注", "assessment": "年度核定", "org": "党组织",
+             "min_months": "欠交月数", "from_month": "起始月份", "to_month": "截止月份"} | _COMMON,
 }
 
 _DATE = "日期格式不正确，应为 YYYY-MM-DD 格式的有效日期"

@@ -5,10 +5,12 @@ def apply_domain_error(form, error: DomainError) -> None:
     """Show a service's refusal on the form: on the named field where there is one, else on top."""
     for field, msgs in error.fields.items():
         for m in msgs:
-            form.add_error(field if field in form.fields else None, m.split("：", 1)[-1] if field in form.fields else m)
+            if field in form.fields:  # the form shows the field's label itself: drop a "标签：" prefix only
+                form.add_error(field, m.removeprefix(f"{form.fields[field].label}："))
+            else:
+                form.add_error(None, m)
     if not error.fields:
         form.add_error(None, error.message)
-
 
 
 def submit(request, form, save):

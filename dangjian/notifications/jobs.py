@@ -17,7 +17,7 @@ from dangjian.orgs.rules import term_warning_horizon, term_warnings
 from dangjian.orgs.selectors import committee_seats_in_scope
 
 from . import notices
-from .selectors import greeting_messages_for, workers_of
+from .selectors import greeting_messages_for, workers_of_many
 from .services import Message, notification_create
 
 BATCH = 2000
@@ -81,13 +81,14 @@ def term_reminders_send(*, on: dt.date) -> int:
     term_end = {s.organization_id: s.term_end for s in seats}
     warnings = term_warnings(seats, on)
     parents = Organization.objects.in_bulk({w.org.parent_id for w in warnings if w.org.parent_id})
+    workers = workers_of_many([w.org for w in warnings] + list(parents.values()))
     messages = []
     for warning in warnings:
         org = warning.org
         state = "已经届满" if warning.level == "danger" else "即将届满"
-        people = {u.pk: u for u in workers_of(org)}
+        people = {u.pk: u for u in workers[org.path]}
         if org.parent_id in parents:
-            people.update({u.pk: u for u in workers_of(parents[org.parent_id])})
+            people.update({u.pk: u for u in workers[parents[org.parent_id].path]})
         end = term_end[org.pk].isoformat()
         for user in people.values():
             messages.append(Message(

@@ -46,6 +46,10 @@ class Notification(ScopedModel):
             models.Index(fields=["kind", "org_path", "created_at"], name="notification_kind_scope"),
             models.Index(fields=["created_at"], name="notification_waiting",
                          condition=models.Q(push_state="waiting")),
+            # The unread badge on every page counts only these.
+            models.Index(fields=["user"], name="notification_user_unread", condition=models.Q(read_at__isnull=True)),
+            models.Index(fields=["member"], name="notification_member_unread",
+                         condition=models.Q(read_at__isnull=True)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(member__isnull=False) | models.Q(user__isnull=False),

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -247,7 +248,7 @@ def preference_update(*, actor, email: bool, sms: bool, wechat: bool, large_font
         old = {"email": pref.email, "sms": pref.sms, "wechat": pref.wechat, "large_font": actor.large_font}
         pref.email, pref.sms, pref.wechat, pref.updated_at = email, sms, wechat, timezone.now()
         pref.save()
-        type(actor).objects.filter(pk=actor.pk).update(large_font=large_font)
+        get_user_model().objects.filter(pk=actor.pk).update(large_font=large_font)
         actor.large_font = large_font
         new = {"email": email, "sms": sms, "wechat": wechat, "large_font": large_font}
         log_action(actor=actor, action="notifications.preference.updated", target=actor,

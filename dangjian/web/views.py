@@ -26,7 +26,7 @@ def home(request):
         if user.has_capability("audit.view"):
             return redirect("audit:log")
         if hasattr(user, "member"):
-            return redirect("members:me")
+            return redirect("web:centre")  # 线上党员中心
         return render(request, "web/home_empty.html")
     today = timezone.localdate()
     orgs = list(organizations_with_size_rules())

@@ -1,0 +1,332 @@
+"""Reads of 党费: a member's position, a branch's roster and public_notice, arrears, statistics.
+
+Every page-sized read is a fixed number of queries whatever the number of members; statistics aggregate
+in SQL over index ranges (a subtree is one `org_path` range), grouped by the child organisation with
+`Substr(path)` instead of one query per child.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value
+from django.db.models.functions import Coalesce, Greatest, Substr
+from django.utils import timezone
+
+from dangjian.core.permissions import load_one
+from dangjian.core.scoping import subtree_q, within_subtree
+from dangjian.members.models import Member
+from dangjian.orgs.models import SEGMENT, Organization
+
+from . import rules
+from .models import DuesAccount, DuesAssessment, DuesPayment, DuesReduction, PaymentKind, ReductionStatus
+from .rules import add_months, month_start, months_between
+
+
+def paid_up_to(member: Member) -> dt.date | None:
+    """已交至: the first day of the last month the member has settled, or None (no dues record yet).
+
+    For the transfers module (the 介绍信 states it). The caller has loaded `member` through its scope, so
+    this reads the member's own account without a second scope check."""
+    return DuesAccount.unscoped.filter(member_id=member.pk).values_list("paid_up_to", flat=True).first()
+
+
+def arrears_months(paid_to: dt.date | None, on: dt.date) -> int:
+    """Whole months after `paid_to` and before the month of `on` (the current month is not yet late)."""
+    if paid_to is None:
+        return 0
+    return max(0, months_between(paid_to, month_start(on)) - 1)
+
+
+def arrears_threshold(months: int, on: dt.date) -> dt.date:
+    """Accounts with `paid_up_to <= threshold` owe at least `months` months on `on` (an index range)."""
+    return add_months(month_start(on), -(months + 1))
+
+
+def months_settled(assessment: DuesAssessment | None, paid_to: dt.date | None) -> int:
+    """Due months of the assessment's year that are settled (≤ 已交至), whether paid on the platform or
+    before it (the 已交至 given when the account was opened)."""
+    if assessment is None or paid_to is None:
+        return 0
+    first = dt.date(assessment.year, assessment.first_month, 1)
+    return min(max(months_between(first, paid_to) + 1, 0), assessment.months_due)
+
+
+def access_assessment(*, actor, assessment_id: int, for_write: bool = False) -> DuesAssessment:
+    return load_one(DuesAssessment.objects.select_related("member__organization"), assessment_id, actor=actor,
+                    capability="member.manage" if for_write else None, org_of=lambda a: a.member.organization)
+
+
+def access_reduction(*, actor, reduction_id: int) -> DuesReduction:
+    return load_one(DuesReduction.objects.select_related("member__organization__parent", "assessment"),
+                    reduction_id, actor=actor)
+
+
+# --- One member ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberDues:
+    member: Member
+    year: int
+    assessment: DuesAssessment | None
+    paid_up_to: dt.date | None
+    arrears: int
+    arrears_level: str
+    arrears_text: str
+    months_paid: int  # due months of `year` paid
+    paid_fen: int
+    voluntary_fen: int
+    payments: list = field(default_factory=list)
+    pending_reduction: DuesReduction | None = None
+    on: dt.date | None = None
+
+    @property
+    def months_due(self) -> int:
+        return 13 - self.assessment.first_month if self.assessment else 0
+
+    @property
+    def yearly_fen(self) -> int:
+        return self.assessment.yearly_fen if self.assessment else 0
+
+    @property
+    def months_settled(self) -> int:
+        return months_settled(self.assessment, self.paid_up_to)
+
+    @property
+    def month_cells(self) -> list[dict]:
+        """The year's twelve months: paid (a payment, or settled before the platform: ≤ 已交至), late (due,
+        unpaid, before the current month), due (not yet late), none (not due that year)."""
+        paid = {p.month.month for p in self.payments if p.kind == PaymentKind.DUE}
+        first = self.assessment.first_month if self.assessment else 13
+        current = month_start(self.on or timezone.localdate())
+        cells = []
+        for n in range(1, 13):
+            m = dt.date(self.year, n, 1)
+            if n in paid or (self.paid_up_to is not None and m <= self.paid_up_to):
+                state, title = "paid", "已交"
+            elif n < first:
+                state, title = "none", "无需交纳"
+            elif m < current:
+                state, title = "late", "欠交"
+            else:
+                state, title = "due", "待交"
+            cells.append({"n": n, "state": state, "title": title})
+        return cells
+
+
+def member_dues(*, member: Member, year: int, on: dt.date | None = None) -> MemberDues:
+    """A member's dues for a year (their own page, the worker's member page): 4 queries."""
+    on = on or timezone.localdate()
+    assessment = DuesAssessment.objects.filter(member=member, year=year).first()
+    paid_to = DuesAccount.objects.filter(member=member).values_list("paid_up_to", flat=True).first()
+    payments = list(DuesPayment.objects.filter(member=member, month__gte=dt.date(year, 1, 1), month__lt=dt.date(year + 1, 1, 1)).select_related("collected_by")
+                    .order_by("month", "id"))
+    pending = DuesReduction.objects.filter(member=member, status=ReductionStatus.REQUESTED).first()
+    n = arrears_months(paid_to, on)
+    due = [p for p in payments if p.kind == PaymentKind.DUE]
+    return MemberDues(
+        member=member, year=year, assessment=assessment, paid_up_to=paid_to, arrears=n,
+        arrears_level=rules.arrears_level(n), arrears_text=rules.arrears_text(n), months_paid=len(due),
+        paid_fen=sum(p.amount_fen for p in due),
+        voluntary_fen=sum(p.amount_fen for p in payments if p.kind == PaymentKind.VOLUNTARY),
+        payments=payments, pending_reduction=pending, on=on,
+    )
+
+
+# --- A branch's roster and public_notice --------------------------------------------------------------------
+
+
+@dataclass
+class RosterRow:
+    member: Member
+    assessment: DuesAssessment | None
+    paid_up_to: dt.date | None
+    months_paid: int
+    paid_fen: int
+    voluntary_fen: int
+    arrears: int
+
+    @property
+    def level(self) -> str:
+        return rules.arrears_level(self.arrears)
+
+    @property
+    def months_settled(self) -> int:
+        return months_settled(self.assessment, self.paid_up_to)
+
+    @property
+    def warning(self) -> str:
+        return rules.arrears_text(self.arrears)
+
+
+ROSTER_MAX = 3000  # a roster is a branch's page; a whole committee's members belong in the statistics
+
+
+def dues_roster(*, org: Organization, year: int, on: dt.date | None = None, limit: int = ROSTER_MAX) -> list[RosterRow]:
+    """Members of `org`'s subtree (at most `limit`) with their `year` assessment, paid months and arrears:
+    4 queries."""
+    on = on or timezone.localdate()
+    members = list(within_subtree(Member, org.path).select_related("organization")
+                   .order_by("org_path", "name", "id")[:limit])
+    ids = [m.pk for m in members]
+    # The members were loaded through the scope; their dues rows are read for exactly those ids.
+    assessments = {a.member_id: a for a in DuesAssessment.unscoped.filter(member_id__in=ids, year=year)}
+    accounts = dict(DuesAccount.unscoped.filter(member_id__in=ids).values_list("member_id", "paid_up_to"))
+    sums: dict[int, dict] = {}
+    for row in (DuesPayment.unscoped.filter(member_id__in=ids, month__gte=dt.date(year, 1, 1),
+                                            month__lt=dt.date(year + 1, 1, 1))
+                .values("member_id", "kind").annotate(n=Count("id"), s=Sum("amount_fen"))):
+        sums.setdefault(row["member_id"], {})[row["kind"]] = (row["n"], row["s"] or 0)
+    out = []
+    for m in members:
+        s = sums.get(m.pk, {})
+        due_n, due_s = s.get(PaymentKind.DUE, (0, 0))
+        out.append(RosterRow(member=m, assessment=assessments.get(m.pk), paid_up_to=accounts.get(m.pk),
+                             months_paid=due_n, paid_fen=due_s, voluntary_fen=s.get(PaymentKind.VOLUNTARY, (0, 0))[1],
+                             arrears=arrears_months(accounts.get(m.pk), on)))
+    return out
+
+
+@dataclass
+class RosterTotals:
+    members: int
+    assessed: int
+    due_fen: int
+    paid_fen: int
+    voluntary_fen: int
+    in_arrears: int
+
+
+def roster_totals(rows: list[RosterRow]) -> RosterTotals:
+    return RosterTotals(
+        members=len(rows), assessed=sum(1 for r in rows if r.assessment),
+        due_fen=sum(r.assessment.yearly_fen for r in rows if r.assessment),
+        paid_fen=sum(r.paid_fen for r in rows), voluntary_fen=sum(r.voluntary_fen for r in rows),
+        in_arrears=sum(1 for r in rows if r.level),
+    )
+
+
+# --- Arrears -----------------------------------------------------------------------------------------------
+
+
+def arrears_list(*, org: Organization | None, on: dt.date, min_months: int):
+    """Accounts of the scope (or `org`'s subtree) owing at least `min_months` months on `on`, longest first.
+    Members whose dues are waived this year (approved 免交: monthly amount 0) are left out."""
+    qs = within_subtree(DuesAccount, org.path) if org is not None else DuesAccount.objects.all()
+    waived = DuesAssessment.unscoped.filter(member_id=OuterRef("member_id"), year=on.year, monthly_fen=0)
+    return (qs.filter(paid_up_to__lte=arrears_threshold(min_months, on)).filter(~Exists(waived))
+            .select_related("member__organization").order_by("paid_up_to", "member_id"))
+
+
+# --- Statistics ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StatRow:
+    org: Organization | None  # None: members attached to the organisation itself (本级)
+    due_fen: int = 0
+    paid_fen: int = 0
+    voluntary_fen: int = 0
+    assessed: int = 0
+    months_paid: int = 0
+    arrears: dict = field(default_factory=dict)  # threshold months → members owing at least that many
+
+    @property
+    def rate(self) -> str:
+        return f"{self.paid_fen * 100 / self.due_fen:.1f}%" if self.due_fen else "—"
+
+
+@dataclass
+class Statistics:
+    org: Organization
+    year: int
+    from_month: int
+    to_month: int
+    on: dt.date
+    thresholds: list[int]
+    total: StatRow
+    rows: list[StatRow]
+
+
+def dues_statistics(*, org: Organization, year: int, from_month: int = 1, to_month: int = 12,
+                    on: dt.date | None = None) -> Statistics:
+    """党费 due, paid and in arrears for `org`'s subtree over months `from_month`..`to_month` of `year`,
+    in total and per child organisation: four aggregate queries whatever the size of the subtree.
+
+    Due = Σ monthly amount × the assessment's due months within the period (from the year's assessments);
+    paid = what the subtree's branches received for those months; arrears = members owing ≥ 1, 3, 5 and 6
+    months on `on` (the warning months are settings)."""
+    on = on or timezone.localdate()
+    cfg = rules.config()
+    thresholds = sorted({1, *cfg["arrears_warning_months"], cfg["self_departure_months"]})
+    cut = len(org.path) + SEGMENT
+    children = {c.path: c for c in Organization.objects.filter(parent=org).order_by("path")}
+    rows: dict[str, StatRow] = {p: StatRow(org=c) for p, c in children.items()}
+    own = StatRow(org=None)
+
+    def row(key: str) -> StatRow:
+        return rows.get(key) or own
+
+    due = (within_subtree(DuesAssessment, org.path).filter(year=year, first_month__lte=to_month)
+           .annotate(child=Substr("member__org_path", 1, cut))
+           .values("child")
+           .annotate(n=Count("id"),
+                     fen=Sum((Value(to_month + 1) - Greatest("first_month", Value(from_month))) * F("monthly_fen"),
+                             output_field=IntegerField()))
+           .order_by())
+    for r in due:
+        x = row(r["child"])
+        x.assessed += r["n"]
+        x.due_fen += r["fen"] or 0
+    paid = (within_subtree(DuesPayment, org.path)
+            .filter(month__gte=dt.date(year, from_month, 1), month__lt=add_months(dt.date(year, to_month, 1), 1))
+            .annotate(child=Substr("org_path", 1, cut)).values("child", "kind")
+            .annotate(n=Count("id"), s=Coalesce(Sum("amount_fen"), 0)).order_by())
+    for r in paid:
+        x = row(r["child"])
+        if r["kind"] == PaymentKind.DUE:
+            x.paid_fen += r["s"]
+            x.months_paid += r["n"]
+        else:
+            x.voluntary_fen += r["s"]
+    waived = DuesAssessment.unscoped.filter(member_id=OuterRef("member_id"), year=on.year, monthly_fen=0)
+    owing = (within_subtree(DuesAccount, org.path).filter(~Exists(waived))
+             .annotate(child=Substr("member__org_path", 1, cut)).values("child")
+             .annotate(**{f"a{t}": Count("id", filter=Q(paid_up_to__lte=arrears_threshold(t, on))) for t in thresholds})
+             .order_by())
+    for r in owing:
+        x = row(r["child"])
+        for t in thresholds:
+            x.arrears[t] = x.arrears.get(t, 0) + r[f"a{t}"]
+    ordered = [rows[p] for p in children] + ([own] if (own.assessed or own.paid_fen or own.arrears) else [])
+    total = StatRow(org=org)
+    for x in ordered:
+        total.due_fen += x.due_fen
+        total.paid_fen += x.paid_fen
+        total.voluntary_fen += x.voluntary_fen
+        total.assessed += x.assessed
+        total.months_paid += x.months_paid
+        for t in thresholds:
+            x.arrears.setdefault(t, 0)
+            total.arrears[t] = total.arrears.get(t, 0) + x.arrears[t]
+    for t in thresholds:
+        total.arrears.setdefault(t, 0)
+    return Statistics(org=org, year=year, from_month=from_month, to_month=to_month, on=on, thresholds=thresholds,
+                      total=total, rows=ordered)
+
+
+# --- Reductions -------------------------------------------------------------------------------------------------
+
+
+def reduction_list(*, status: str = ""):
+    qs = DuesReduction.objects.select_related("member__organization", "assessment", "requested_by", "decided_by")
+    return qs.filter(status=status) if status else qs
+
+
+def reductions_to_decide(*, actor):
+    """Open requests the actor may decide: those of branches whose parent lies under the actor's grants."""
+    paths = actor.capability_paths("member.manage")
+    return reduction_list(status=ReductionStatus.REQUESTED).filter(
+        subtree_q("member__organization__parent__path", paths))

@@ -1,0 +1,167 @@
+"""线上党员中心: the member's own pages, mobile first (360 px), linked from the official account's menu.
+
+The home page is a column of large cards (messages, record, organisation, meetings, dues, settings); the
+settings page holds the push channels, the large-font mode (适老化) and the WeChat binding. Other modules'
+member pages (meetings:my, dues:my) get a card as soon as their URL exists.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ObjectDoesNotExist
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.http import require_POST
+
+from dangjian.core.errors import NotFound, ValidationFailed
+from dangjian.core.forms import submit
+from dangjian.members.selectors import access_member
+from dangjian.notifications import channels, services
+from dangjian.notifications.channels import wechat
+from dangjian.notifications.forms import PreferenceForm
+from dangjian.notifications.models import PushPreference, WechatBinding
+from dangjian.notifications.selectors import inbox, workers_of
+from dangjian.orgs.models import CommitteeMember, Organization, Position
+
+from .context_processors import unread_count_for
+
+STATE_KEY = "wechat_bind_state"
+POSITION_ORDER = list(Position.values)  # 书记, 副书记, 专职副书记, 委员
+
+
+# --- Reads for the centre -----------------------------------------------------------------------------------
+
+def _own_member(user):
+    """The signed-in person's Member, loaded through their scope (their own row)."""
+    try:
+        member = user.member
+    except ObjectDoesNotExist:
+        member = None
+    if member is None:
+        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。")
+    return access_member(actor=user, member_id=member.pk)
+
+
+def _org_path_names(org: Organization) -> list[str]:
+    """Names from the district down to the member's organisation. A member's scope holds only their own
+    organisation, so the names above it are read unscoped: names only, which every member may know."""
+    paths = org.ancestor_paths()[:-1]
+    return list(Organization.unscoped.filter(path__in=paths).order_by("path").values_list("name", flat=True))
+
+
+def _committee(org: Organization) -> list[CommitteeMember]:
+    """The current committee seats of the member's organisation (unscoped for the same reason: a member
+    sees who leads their own branch, nothing else)."""
+    seats = list(CommitteeMember.unscoped.filter(organization=org, left_on__isnull=True).only(
+        "person_name", "position", "employment"))
+    return sorted(seats, key=lambda s: (POSITION_ORDER.index(s.position) if s.position in POSITION_ORDER else 99,
+                                        s.person_name))
+
+
+def _url_or_none(name: str) -> str | None:
+    """Member pages of modules still being built appear once their URL exists."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+# --- Pages ----------------------------------------------------------------------------------------------------
+
+@login_required
+def centre_home(request):
+    member = _own_member(request.user)
+    org = member.organization
+    seats = _committee(org)
+    context = {
+        "member": member,
+        "org": org,
+        "org_path_names": _org_path_names(org),
+        "secretaries": [s for s in seats if s.position == Position.SECRETARY],
+        "seats": [s for s in seats if s.position != Position.SECRETARY],
+        "workers": workers_of(org),
+        "unread": unread_count_for(request),
+        "latest": list(inbox(request.user).defer("body")[:3]),
+        "standing_years": member.party_standing_years(timezone.localdate()),
+        "meetings_url": _url_or_none("meetings:my"),
+        "dues_url": _url_or_none("dues:my"),
+        # 组织关系转接 (my transfer progress): the transfers module was still being built when the centre
+        # was; like meetings and dues, its card appears once `transfers:my` is routed.
+        "transfers_url": _url_or_none("transfers:my"),
+    }
+    return render(request, "web/centre/home.html", context)
+
+
+def _preference_initial(user) -> dict:
+    pref = PushPreference.objects.filter(user=user).first()
+    initial = {"email": True, "sms": True, "wechat": True} if pref is None else {
+        "email": pref.email, "sms": pref.sms, "wechat": pref.wechat}
+    return {**initial, "large_font": user.large_font}
+
+
+@login_required
+def centre_settings(request):
+    """推送设置: which channels reach me, the large-font mode and the WeChat binding (everyone signed in)."""
+    form = PreferenceForm(request.POST if request.method == "POST" else None,
+                          initial=_preference_initial(request.user))
+    if submit(request, form, lambda d: services.preference_update(actor=request.user, **d)) is not None:
+        messages.success(request, "已保存推送设置。")
+        return redirect("web:centre_settings")
+    return render(request, "web/centre/settings.html", {
+        "form": form,
+        "binding": WechatBinding.objects.filter(user=request.user).first(),
+        "wechat_ready": channels.get("wechat").configured(),
+        "is_member": _is_member(request.user),
+    })
+
+
+def _is_member(user) -> bool:
+    try:
+        return user.member is not None
+    except ObjectDoesNotExist:
+        return False
+
+
+@login_required
+@require_POST
+def wechat_bind_start(request):
+    """Send the browser (inside WeChat) to the official account's authorisation, with a one-time state."""
+    if not channels.get("wechat").configured():
+        messages.error(request, "本平台尚未开通微信公众号推送，暂时无法绑定微信。")
+        return redirect("web:centre_settings")
+    state = secrets.token_hex(16)
+    request.session[STATE_KEY] = state
+    callback = settings.DANGJIAN_PUBLIC_URL.rstrip("/") + reverse("web:centre_wechat_callback")
+    return redirect(wechat.authorize_url(callback, state))
+
+
+@login_required
+def wechat_callback(request):
+    """WeChat comes back with ?code=…&state=…: the state must be the one this session was given."""
+    expected = request.session.pop(STATE_KEY, None)
+    state = request.GET.get("state", "")
+    if not expected or not constant_time_compare(state, expected):
+        messages.error(request, "微信授权校验失败（链接已失效或不是从本页发起），请重新点击“绑定微信”。")
+        return redirect("web:centre_settings")
+    try:
+        openid = wechat.exchange_code(request.GET.get("code", ""))
+        services.wechat_bind(actor=request.user, openid=openid)
+    except ValidationFailed as error:
+        messages.error(request, error.message)
+        return redirect("web:centre_settings")
+    messages.success(request, "已绑定微信，消息将推送到您的微信公众号。")
+    return redirect("web:centre_settings")
+
+
+@login_required
+@require_POST
+def wechat_unbind(request):
+    services.wechat_unbind(actor=request.user)
+    messages.success(request, "已解除微信绑定。")
+    return redirect("web:centre_settings")
