@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dangjian.accounts.middleware.SessionRenewalMiddleware",
     "dangjian.accounts.middleware.ApiTokenMiddleware",
+    "dangjian.core.middleware.PublicRateLimitMiddleware",
     "dangjian.accounts.middleware.LoginPolicyMiddleware",
     "dangjian.accounts.middleware.ScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -159,6 +160,9 @@ DANGJIAN_LOGIN_MAX_FAILURES = int(env("DANGJIAN_LOGIN_MAX_FAILURES", "5"))
 DANGJIAN_LOGIN_LOCKOUT_MINUTES = int(env("DANGJIAN_LOGIN_LOCKOUT_MINUTES", "30"))
 # Login requests (password or code) per source address and minute; more get 429.
 DANGJIAN_LOGIN_RATE_PER_MINUTE = int(env("DANGJIAN_LOGIN_RATE_PER_MINUTE", "20"))
+# Any request from nobody signed in (public pages, map data, API without a token), per address and minute; 0: off.
+# Generous because a whole office often reaches the platform through one address.
+DANGJIAN_PUBLIC_RATE_PER_MINUTE = int(env("DANGJIAN_PUBLIC_RATE_PER_MINUTE", "300"))
 # A TOTP second factor for every administrator and worker (anyone holding a role); optional for members.
 DANGJIAN_REQUIRE_TOTP_FOR_STAFF = env_bool("DANGJIAN_REQUIRE_TOTP_FOR_STAFF", True)
 DANGJIAN_TOTP_ISSUER = env("DANGJIAN_TOTP_ISSUER", env("DANGJIAN_DISTRICT_NAME", "示范区") + "智慧党建")

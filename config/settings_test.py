@@ -18,3 +18,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Tasks run in the caller's thread (huey's immediate mode, in-memory storage); the queue's own tests build a
 # real SQLite-backed huey.
 HUEY = {**HUEY, "immediate": True}  # noqa: F405
+# The suite sends thousands of anonymous requests from one address within a minute; the limiter's own tests
+# switch it on.
+DANGJIAN_PUBLIC_RATE_PER_MINUTE = 0

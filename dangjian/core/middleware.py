@@ -1,7 +1,10 @@
 """Turn domain errors that escape a view into a clear Chinese answer, never a stack trace; and the content
 security policy every response carries."""
 
+import time
+
 from django.conf import settings
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -41,4 +44,38 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.header)
+        return response
+
+
+class PublicRateLimitMiddleware:
+    """Requests from nobody signed in (the public directory and map, the GeoJSON, the login page, API calls
+    without a token) are limited per address and minute: 429 with a Chinese page or the API's error shape
+    (DOMAIN-RULES §7.1: rate limits on every public endpoint). Counted in the cache: per process with the
+    default local cache, shared by every server with Redis (REDIS_URL). Static files and /healthz are free."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DANGJIAN_PUBLIC_RATE_PER_MINUTE
+        user = getattr(request, "user", None)
+        if limit and not (user is not None and user.is_authenticated) and not self._free(request.path):
+            key = f"public-rate:{client_ip(request)}:{int(time.time() // 60)}"
+            cache.add(key, 0, timeout=90)
+            if cache.incr(key) > limit:
+                return self._refuse(request, limit)
+        return self.get_response(request)
+
+    @staticmethod
+    def _free(path: str) -> bool:
+        return path.startswith(settings.STATIC_URL) or path == "/healthz"
+
+    @staticmethod
+    def _refuse(request, limit):
+        message = f"来自您所在地址的请求过多（每分钟最多 {limit} 次），请稍等一分钟后再试。"
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"code": "rate_limited", "message": message, "fields": {}}, status=429)
+        else:
+            response = render(request, "web/error.html", {"error": {"message": message}}, status=429)
+        response["Retry-After"] = "60"
         return response

@@ -10,7 +10,7 @@ from django.test import Client
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted(ROOT.glob("*/templates/**/*.html"))
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I)
-HANDLER = re.compile(r"\son[a-z]+\s*=", re.I)
+HANDLER = re.compile(r"\son[a-z]+\s*=|javascript:", re.I)
 
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/api/v1/docs", "/no-such-page/"])

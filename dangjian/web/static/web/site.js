@@ -5,6 +5,8 @@ document.addEventListener("change", function (event) {
   if (el.matches && el.matches("[data-autosubmit]") && el.form) { el.form.submit(); }
 });
 document.addEventListener("click", function (event) {
-  var el = event.target.closest && event.target.closest("[data-print]");
-  if (el) { event.preventDefault(); window.print(); }
+  var el = event.target.closest && event.target.closest("[data-print], [data-back]");
+  if (!el) { return; }
+  event.preventDefault();
+  if (el.hasAttribute("data-print")) { window.print(); } else { window.history.back(); }
 });
