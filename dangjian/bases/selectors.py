@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -54,18 +55,39 @@ def public_site_get(*, site_id: int) -> Site:
     return site
 
 
+# The filter choices of the public pages are read on every public page load (no login needed) and scan every
+# published site; they change only when a site is saved. Cached briefly, and forgotten when a site is saved
+# (site_create / site_update). Without Redis the cache is per process, so another worker may show a new street
+# up to PUBLIC_CHOICES_SECONDS late; that is all it costs.
+PUBLIC_CHOICES_SECONDS = 300
+_STREETS_KEY = "bases:public_streets:v1"
+_SERVICES_KEY = "bases:public_services:v1"
+
+
 def public_streets() -> list[str]:
-    return list(Site.unscoped.filter(is_published=True).exclude(street="").order_by("street")
-                .values_list("street", flat=True).distinct())
+    streets = cache.get(_STREETS_KEY)
+    if streets is None:
+        streets = list(Site.unscoped.filter(is_published=True).exclude(street="").order_by("street")
+                       .values_list("street", flat=True).distinct())
+        cache.set(_STREETS_KEY, streets, PUBLIC_CHOICES_SECONDS)
+    return streets
 
 
 def public_services() -> list[str]:
-    seen: dict[str, None] = {}
-    for text in Site.unscoped.filter(is_published=True).values_list("services", flat=True):
-        for s in text.splitlines():
-            if s.strip():
-                seen.setdefault(s.strip(), None)
-    return sorted(seen)
+    services = cache.get(_SERVICES_KEY)
+    if services is None:
+        seen: dict[str, None] = {}
+        for text in Site.unscoped.filter(is_published=True).values_list("services", flat=True):
+            for s in text.splitlines():
+                if s.strip():
+                    seen.setdefault(s.strip(), None)
+        services = sorted(seen)
+        cache.set(_SERVICES_KEY, services, PUBLIC_CHOICES_SECONDS)
+    return services
+
+
+def forget_public_choices() -> None:
+    cache.delete_many([_STREETS_KEY, _SERVICES_KEY])
 
 
 @dataclass

@@ -22,9 +22,12 @@ from dangjian.notifications.selectors import workers_of
 from dangjian.notifications.services import Message, notification_create
 from dangjian.orgs.models import Organization
 
-from . import notices, rules, workflow
+from . import notices, rules, selectors, workflow
 from .models import HOLDING, BaseCategory, Reservation, ReservationEvent, Site, SiteKind, Slot
 from .models import ReservationStatus as S
+
+# The bookings the branch may no longer cancel itself inside the cut-off (not an offer, not the queue).
+BOOKED = (S.REQUESTED, S.APPROVED)
 
 registry.register({
     "bases.site.created": "新增党建阵地",
@@ -127,6 +130,13 @@ def _check_photo(photo) -> None:
         _fail({"photo": ["照片：不能超过 5 MB"]})
 
 
+def _forget_public_choices() -> None:
+    """The public pages' cached street and service choices: forgotten now (this process reads its own writes)
+    and again after the commit (a reader in between may have cached the old lists)."""
+    selectors.forget_public_choices()
+    transaction.on_commit(selectors.forget_public_choices)
+
+
 def _site_view(site: Site) -> dict:
     out = {}
     for f in SITE_FIELDS:
@@ -149,6 +159,7 @@ def site_create(*, actor, organization: Organization, data: dict, photo=None) ->
         site.photo.save(photo.name, photo, save=False)
     site.save()
     log_action(actor=actor, action="bases.site.created", target=site, changes=_site_view(site))
+    _forget_public_choices()
     return site
 
 
@@ -169,6 +180,7 @@ def site_update(*, actor, site: Site, data: dict, photo=None) -> Site:
         changes["photo"] = "已更换"
     if changes:
         log_action(actor=actor, action="bases.site.updated", target=site, changes=changes)
+        _forget_public_choices()
     return site
 
 
@@ -398,8 +410,9 @@ def reservation_reject(*, actor, reservation: Reservation, reason: str, now: dt.
 @transaction.atomic
 def reservation_cancel(*, actor, reservation: Reservation, reason: str = "",
                        now: dt.datetime | None = None) -> Reservation:
-    """The branch cancels (up to the cut-off before the slot starts), or the base's manager cancels at any
-    time. Freed places go to the waiting list at once."""
+    """The branch cancels a booking up to the cut-off before the slot starts (and withdraws from the waiting
+    list or declines an offer at any time), or the base's manager cancels at any time. Freed places go to the
+    waiting list at once."""
     now = now or timezone.now()
     r = _load_for_transition(reservation)
     manager = can(actor, "member.manage", r.site.organization)
@@ -407,7 +420,9 @@ def reservation_cancel(*, actor, reservation: Reservation, reason: str = "",
         raise PermissionDenied()
     workflow.check(r.status, "cancel")
     hours = rules.params()["cancel_cutoff_hours"]
-    if not manager and r.status in HOLDING and r.slot.start - now < dt.timedelta(hours=hours):
+    # The cut-off protects the base's preparation for a real booking. An offer from the waiting list is not
+    # one yet: the branch may always decline it, so the places pass on to the next in line at once.
+    if not manager and r.status in BOOKED and r.slot.start - now < dt.timedelta(hours=hours):
         _fail({"reservation": [f"取消预约：距开始已不足{hours}小时，不能自行取消，请联系基地管理员"]})
     r.status = S.CANCELLED
     r.note = (reason or "").strip()[:200]
@@ -509,7 +524,9 @@ def waiting_list_advance(*, actor, slot: Slot, now: dt.datetime) -> tuple[int, i
     slot = Slot.unscoped.select_for_update().get(pk=slot.pk)
     started = slot.start <= now
     expired = 0
-    stale = Reservation.unscoped.select_for_update().filter(slot=slot, status__in=(S.WAITING, S.OFFERED))
+    # The audit label names each entry's branch and slot: load them with the rows (locking only the rows).
+    stale = (Reservation.unscoped.select_for_update(of=("self",)).select_related("branch", "slot")
+             .filter(slot=slot, status__in=(S.WAITING, S.OFFERED)))
     for r in stale.order_by("id"):
         if started or (r.status == S.OFFERED and r.offer_expires_at is not None and r.offer_expires_at <= now):
             r.status = workflow.check(r.status, "expire")

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from dangjian.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -23,6 +24,9 @@ from dangjian.orgs.selectors import access_organization, organization_list
 from . import rules, selectors, services, workflow
 from .forms import BookingForm, CheckInForm, CloseSlotForm, ReasonForm, SiteForm, SlotsForm
 from .models import ReservationStatus, SiteKind, Slot
+
+# The most sites a public page or the GeoJSON lists: the map, its list and the directory show the same ones.
+PUBLIC_LIMIT = 500
 
 
 def _orgs(user, capability: str):
@@ -40,14 +44,14 @@ def _filter_context(request) -> dict:
     filters = _filters(request)
     return {"filters": filters, "kind_choices": SiteKind.choices, "streets": selectors.public_streets(),
             "services": selectors.public_services(),
-            "querystring": "&".join(f"{k}={v}" for k, v in filters.items() if v)}
+            "querystring": urlencode({k: v for k, v in filters.items() if v})}
 
 
 # --- public ---------------------------------------------------------------------------------------------
 
 def directory(request):
     context = _filter_context(request)
-    sites = list(selectors.public_site_list(**context["filters"])[:500])
+    sites = list(selectors.public_site_list(**context["filters"])[:PUBLIC_LIMIT])
     return render(request, "bases/directory.html", {**context, "sites": sites})
 
 
@@ -75,7 +79,7 @@ def site_map(request):
     config = {"tiles": p["tile_url"], "attribution": p["tile_attribution"], "center": p["map_center"],
               "zoom": p["map_zoom"]}
     context = _filter_context(request)
-    sites = list(selectors.public_site_list(**context["filters"])[:500])
+    sites = list(selectors.public_site_list(**context["filters"])[:PUBLIC_LIMIT])
     return render(request, "bases/map.html", {**context, "sites": sites, "config": config,
                                               "geojson_url": reverse("bases:geojson")})
 
@@ -83,7 +87,8 @@ def site_map(request):
 def geojson(request):
     """Published sites with coordinates, public fields only (the contact phone only where marked public)."""
     features = []
-    for s in selectors.public_site_list(**_filters(request)).filter(longitude__isnull=False, latitude__isnull=False):
+    sites = selectors.public_site_list(**_filters(request)).filter(longitude__isnull=False, latitude__isnull=False)
+    for s in sites[:PUBLIC_LIMIT]:
         features.append({
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [float(s.longitude), float(s.latitude)]},
@@ -166,7 +171,7 @@ def site_manage(request, site_id: int):
     reservations = list(selectors.reservation_list(site=site, first=first, last=last)[:500])
     by_slot: dict[int, list] = {}
     for r in reservations:
-        r.actions = workflow.allowed(r.status) if manager else set()
+        r.actions = _actions_for(request.user, r)  # per side: the base's actions and, if also its, the branch's
         by_slot.setdefault(r.slot_id, []).append(r)
     for s in slots:
         s.rows = by_slot.get(s.pk, [])
@@ -303,7 +308,9 @@ def statistics(request):
     today = timezone.localdate()
     orgs = _orgs(request.user, "member.view")
     raw = request.GET.get("org", "")
-    org = access_organization(actor=request.user, org_id=int(raw)) if raw.isdigit() else orgs.first()
+    # Only ASCII digits are an id: "²" passes str.isdigit() but not int().
+    org_id = int(raw) if raw.isascii() and raw.isdigit() else None
+    org = access_organization(actor=request.user, org_id=org_id) if org_id is not None else orgs.first()
     if org is None:
         raise NotFound()
     require(request.user, "member.view", org)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dangjian.audit import registry
@@ -265,8 +265,20 @@ def wechat_bind(*, actor, openid: str) -> WechatBinding:
         if taken is not None:
             raise ValidationFailed("这个微信号已绑定其他账号，请先在原账号中解除绑定。",
                                    fields={"openid": ["该微信号已绑定其他账号。"]})
-        binding, _ = WechatBinding.objects.update_or_create(user=actor, defaults={"openid": openid,
-                                                                                "bound_at": timezone.now()})
+        try:
+            with transaction.atomic():  # a savepoint: a lost race leaves the transaction usable
+                binding, _ = WechatBinding.objects.update_or_create(user=actor, defaults={
+                    "openid": openid, "bound_at": timezone.now()})
+        except IntegrityError:
+            # Another request bound the openid (or this person) between the check above and the insert.
+            mine = WechatBinding.objects.filter(user=actor).first()
+            if mine is not None and mine.openid == openid:
+                return mine  # the same person's other request (a double submit) did it, and logged it
+            if WechatBinding.objects.filter(openid=openid).exclude(user=actor).exists():
+                raise ValidationFailed("这个微信号已绑定其他账号，请先在原账号中解除绑定。",
+                                       fields={"openid": ["该微信号已绑定其他账号。"]}) from None
+            raise ValidationFailed("绑定微信：同时有另一个绑定请求，请刷新页面后重试。",
+                                   fields={"openid": ["同时有另一个绑定请求，请重试。"]}) from None
         log_action(actor=actor, action="notifications.wechat.bound", target=actor, changes={"openid": openid[:6] + "…"})
     return binding
 

@@ -50,6 +50,17 @@ def make_slot(site, day, start=(9, 0), end=(11, 0), capacity=10) -> Slot:
         return Slot.unscoped.get(site=site, date=day, starts_at=dt.time(*start))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_public_choices():
+    """The public filter choices are cached (selectors.public_streets); a test's rolled-back sites must not
+    leak into the next test through the cache."""
+    from .. import selectors
+
+    selectors.forget_public_choices()
+    yield
+    selectors.forget_public_choices()
+
+
 @pytest.fixture
 def bases(district):
     site = make_site(district.committee_a)

@@ -329,3 +329,96 @@ def test_statistics_take_one_query_whatever_the_number_of_bases(bases, django_as
         report = selectors.base_usage(under=d.root, first=timezone.localdate(),
                                       last=timezone.localdate() + dt.timedelta(days=10))
     assert (len(report.rows), report.received) == (5, 5)
+
+
+def test_the_managers_page_offers_each_side_only_its_own_actions(client, bases):
+    """Review item 2: the base's manager may approve, check in and cancel; accepting an offer or writing the
+    meeting record is the booking branch's. Where the manager also manages the branch, it may decline."""
+    d = bases.district
+    with system_scope("test"):
+        first = book(bases, bases.slot, d.branch_a1, bases.worker_a1, people=10)
+        b1_offer = book(bases, bases.slot, d.branch_b1, bases.worker_b1, people=4, waitlist=True)
+        services.reservation_cancel(actor=bases.manager, reservation=first)
+        later = bases.slot_on(4)
+        b1_visit = book(bases, later, d.branch_b1, bases.worker_b1, people=2)
+        services.reservation_approve(actor=bases.manager, reservation=b1_visit)
+        services.reservation_check_in(actor=bases.manager, reservation=b1_visit, attended=2,
+                                      now=local(later.date, 14, 5))
+        third = bases.slot_on(5)
+        b1_full = book(bases, third, d.branch_b1, bases.worker_b1, people=10)
+        a1_offer = book(bases, third, d.branch_a1, bases.worker_a1, people=3, waitlist=True)
+        services.reservation_cancel(actor=bases.manager, reservation=b1_full)
+    assert Reservation.unscoped.get(pk=b1_offer.pk).status == S.OFFERED
+    assert Reservation.unscoped.get(pk=a1_offer.pk).status == S.OFFERED
+    client.force_login(bases.manager)
+    response = client.get(reverse("bases:site_manage", args=[bases.site.pk]))
+    actions = {r.pk: r.actions for s in response.context["slots"] for r in s.rows}
+    assert actions[b1_offer.pk] == {"cancel"}  # another committee's branch: not "accept"
+    assert actions[b1_visit.pk] == set()  # not "to_meeting": the branch writes its own record
+    assert actions[a1_offer.pk] == {"cancel", "accept", "decline"}  # the manager also manages branch_a1
+    text = response.content.decode()
+    assert text.count("接受名额") == 1 and "生成会议记录" not in text and "放弃" in text
+
+
+def test_the_maps_geojson_link_keeps_a_filter_value_with_an_ampersand(client, bases):
+    """Review item 3: the map passes its filters on to the GeoJSON URL, URL-encoded ("&" is data, not a
+    separator), so the map shows the same sites as the list beside it."""
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    make_site(bases.district.committee_b, name="读书分享站", kind="service_station", services="读书&分享")
+    make_site(bases.district.committee_b, name="读书角", kind="service_station", services="读书")
+    text = client.get(reverse("bases:map"), {"service": "读书&分享", "q": "读书 站"}).content.decode()
+    url = unescape(re.search(r'data-geojson="([^"]*)"', text)[1])
+    parts = urlsplit(url)
+    assert parts.path == reverse("bases:geojson")
+    assert parse_qs(parts.query) == {"service": ["读书&分享"], "q": ["读书 站"]}
+    url = unescape(re.search(r'data-geojson="([^"]*)"', client.get(
+        reverse("bases:map"), {"service": "读书&分享"}).content.decode())[1])
+    assert [f["properties"]["name"] for f in client.get(url).json()["features"]] == ["读书分享站"]
+
+
+@pytest.mark.parametrize("raw", ["²", "١٢", "abc", "-1"])
+def test_statistics_ignore_an_org_id_that_is_not_a_plain_number(client, bases, raw):
+    """Review item 4: "²" and other Unicode digits pass str.isdigit() but not int(): never a 500."""
+    client.force_login(bases.district.users["district_admin"])
+    response = client.get(reverse("bases:statistics"), {"org": raw})
+    assert response.status_code == 200
+    assert response.context["org"] == bases.district.root  # as with no org given: the first one in scope
+
+
+def test_statistics_answer_404_for_an_org_id_out_of_any_range(client, bases):
+    client.force_login(bases.district.users["district_admin"])
+    assert client.get(reverse("bases:statistics"), {"org": "9" * 30}).status_code == 404
+
+
+def test_the_geojson_is_capped_like_the_list_beside_it(client, bases, monkeypatch):
+    """Review item 7: a public URL must not answer with every site of a province; the map's list shows the
+    first PUBLIC_LIMIT sites, and the GeoJSON the same ones, in the same order."""
+    from .. import views
+
+    for i in range(4):
+        make_site(bases.district.committee_b, name=f"服务站{i}", kind="service_station", street="乙街道")
+    monkeypatch.setattr(views, "PUBLIC_LIMIT", 3)
+    listed = [s.pk for s in client.get(reverse("bases:map")).context["sites"]]
+    mapped = [f["properties"]["id"] for f in client.get(reverse("bases:geojson")).json()["features"]]
+    assert len(listed) == 3 and mapped == listed
+    assert len(client.get(reverse("bases:directory")).context["sites"]) == 3
+
+
+def test_the_public_filter_choices_are_cached_and_refreshed_when_a_site_changes(client, bases,
+                                                                               django_assert_num_queries):
+    from .. import selectors
+
+    assert selectors.public_streets() == ["甲街道"]
+    assert selectors.public_services() == ["主题党日", "党史学习"]
+    with django_assert_num_queries(0):  # from the cache
+        assert selectors.public_streets() == ["甲街道"] and selectors.public_services() == ["主题党日", "党史学习"]
+    make_site(bases.district.committee_b, name="乙站", kind="service_station", street="乙街道", services="政策咨询")
+    assert selectors.public_streets() == ["乙街道", "甲街道"]
+    assert "政策咨询" in selectors.public_services()
+    with system_scope("test"):
+        services.site_update(actor=bases.manager, site=bases.site, data={"is_published": False})
+    assert selectors.public_streets() == ["乙街道"]
+    assert selectors.public_services() == ["政策咨询"]
+    assert client.get(reverse("bases:directory")).context["streets"] == ["乙街道"]

@@ -440,3 +440,49 @@ def test_free_places_behind_a_queue_are_not_taken_by_a_direct_booking(bases):
     assert "先按顺序递补给候补" in e.value.fields["people"][0]
     r = book(bases, bases.slot, c, bases.manager, people=2, waitlist=True)
     assert r.status == S.WAITING
+
+
+def test_an_offer_inside_the_cancellation_cut_off_can_still_be_declined_and_passes_on(bases, settings):
+    """Review item 1: the cut-off protects the base's preparation for a real booking; an offer is not one.
+    The manager cancels 10 h before the start, a2 is offered, a2 declines, b1 gets the places."""
+    settings.DANGJIAN_BASES = {"cancel_cutoff_hours": 24}
+    d = bases.district
+    first = book(bases, bases.slot, d.branch_a1, bases.worker_a1, people=10)
+    a2 = book(bases, bases.slot, d.branch_a2, bases.worker_a2, people=10, waitlist=True)
+    b1 = book(bases, bases.slot, d.branch_b1, bases.worker_b1, people=10, waitlist=True)
+    now = bases.slot.start - dt.timedelta(hours=10)
+    with system_scope("test"):
+        services.reservation_cancel(actor=bases.manager, reservation=first, reason="支部临时有任务", now=now)
+        assert refresh(a2).status == S.OFFERED
+        services.reservation_cancel(actor=bases.worker_a2, reservation=refresh(a2), reason="人员不齐",
+                                    now=now + dt.timedelta(hours=1))
+    assert (refresh(a2).status, refresh(b1).status) == (S.CANCELLED, S.OFFERED)
+    assert Notification.unscoped.filter(kind="bases.offer", user=bases.worker_b1).count() == 1
+    assert AuditEntry.objects.get(action="bases.reservation.cancelled", target_id=str(a2.pk)).changes["by"] == "预约党组织"
+    # a real booking inside the cut-off is still the base's to cancel
+    r = book(bases, bases.slot_on(3), d.branch_a2, bases.worker_a2)
+    with system_scope("test"), pytest.raises(ValidationFailed) as e:
+        services.reservation_cancel(actor=bases.worker_a2, reservation=r, now=r.slot.start - dt.timedelta(hours=10))
+    assert "不足24小时" in e.value.fields["reservation"][0]
+
+
+def test_the_job_expiring_a_queue_does_not_load_each_entrys_branch_and_slot(bases):
+    """Review item 6: the audit label of each expired entry names its branch and slot; they come with the
+    locked rows (one query), not one by one (fatal on PostgreSQL with a long queue)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dangjian.testing import make_org
+
+    d = bases.district
+    book(bases, bases.slot, d.branch_a1, bases.worker_a1, people=10)
+    queued = [book(bases, bases.slot, make_org(d.committee_a, f"候补党支部{i}", "branch"), bases.manager,
+                   people=2, waitlist=True) for i in range(4)]
+    with CaptureQueriesContext(connection) as ctx:
+        assert jobs.waiting_list_offers(now=bases.slot.start + dt.timedelta(minutes=1)) == 0
+    assert all(refresh(r).status == S.EXPIRED for r in queued)
+    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("SELECT")]
+    assert [q for q in selects if 'FROM "orgs_organization"' in q] == []
+    assert len([q for q in selects if 'FROM "bases_slot" WHERE "bases_slot"."id" =' in q]) == 1  # the lock
+    labels = AuditEntry.objects.filter(action="bases.reservation.expired").values_list("target_label", flat=True)
+    assert sorted(labels) == sorted(f"候补党支部{i} {bases.slot}" for i in range(4))
