@@ -24,6 +24,7 @@ migrate: install .env
 # Loads the demo district only when the database holds no organisation yet.
 demo: migrate
 	$(BIN)/python manage.py seed_demo --members $(DEMO_MEMBERS) --seed 1 --if-empty
+	$(BIN)/python manage.py seed_demo_activity
 	@# Today's 政治生日 greetings, so the demo inboxes are not empty (once a day: the job is idempotent).
 	$(BIN)/python manage.py jobs run notifications.political_birthdays
 
