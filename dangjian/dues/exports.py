@@ -9,6 +9,7 @@ import datetime as dt
 import xlsxwriter
 
 from dangjian.audit.services import log_action
+from dangjian.core.errors import ValidationFailed
 from dangjian.core.permissions import require
 
 from . import rules, selectors
@@ -24,7 +25,11 @@ def _yuan_number(fen: int) -> float:
 
 def public_notice_export(*, actor, org, year: int, on: dt.date, target) -> int:
     require(actor, "member.export", org)
-    rows = selectors.dues_roster(org=org, year=year, on=on)
+    limit = selectors.ROSTER_MAX
+    rows = selectors.dues_roster(org=org, year=year, on=on, limit=limit + 1)
+    if len(rows) > limit:  # a public notice that silently leaves members out would be wrong, not short
+        raise ValidationFailed(f"党员超过{limit}名，不能导出一张公示表", fields={"org": [
+            f"党组织：{org.name}及所属组织的党员超过{limit}名，请按所属党支部分别导出公示表"]})
     totals = selectors.roster_totals(rows)
     wb = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_numbers": False,
                                       "strings_to_formulas": False, "strings_to_urls": False})

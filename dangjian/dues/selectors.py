@@ -53,6 +53,11 @@ def months_settled(assessment: DuesAssessment | None, paid_to: dt.date | None) -
     return min(max(months_between(first, paid_to) + 1, 0), assessment.months_due)
 
 
+def _waived(assessment: DuesAssessment | None) -> bool:
+    """免交: the year's approved monthly amount is 0 (the member owes nothing, so is never in arrears)."""
+    return assessment is not None and assessment.monthly_fen == 0
+
+
 def access_assessment(*, actor, assessment_id: int, for_write: bool = False) -> DuesAssessment:
     return load_one(DuesAssessment.objects.select_related("member__organization"), assessment_id, actor=actor,
                     capability="member.manage" if for_write else None, org_of=lambda a: a.member.organization)
@@ -117,14 +122,19 @@ class MemberDues:
 
 
 def member_dues(*, member: Member, year: int, on: dt.date | None = None) -> MemberDues:
-    """A member's dues for a year (their own page, the worker's member page): 4 queries."""
+    """A member's dues for a year (their own page, the worker's member page): 4 queries (5 for another year)."""
     on = on or timezone.localdate()
     assessment = DuesAssessment.objects.filter(member=member, year=year).first()
     paid_to = DuesAccount.objects.filter(member=member).values_list("paid_up_to", flat=True).first()
-    payments = list(DuesPayment.objects.filter(member=member, month__gte=dt.date(year, 1, 1), month__lt=dt.date(year + 1, 1, 1)).select_related("collected_by")
-                    .order_by("month", "id"))
+    # By member id, unscoped: a payment's scope is the branch that collected it, so after a transfer the new
+    # branch would see fewer payments. The caller loaded `member` through its scope (as dues_roster does).
+    payments = list(DuesPayment.unscoped.filter(member_id=member.pk, month__gte=dt.date(year, 1, 1),
+                                                month__lt=dt.date(year + 1, 1, 1))
+                    .select_related("collected_by").order_by("month", "id"))
     pending = DuesReduction.objects.filter(member=member, status=ReductionStatus.REQUESTED).first()
-    n = arrears_months(paid_to, on)
+    current = assessment if year == on.year else (
+        DuesAssessment.unscoped.filter(member_id=member.pk, year=on.year).first())
+    n = 0 if _waived(current) else arrears_months(paid_to, on)
     due = [p for p in payments if p.kind == PaymentKind.DUE]
     return MemberDues(
         member=member, year=year, assessment=assessment, paid_up_to=paid_to, arrears=n,
@@ -166,13 +176,17 @@ ROSTER_MAX = 3000  # a roster is a branch's page; a whole committee's members be
 
 def dues_roster(*, org: Organization, year: int, on: dt.date | None = None, limit: int = ROSTER_MAX) -> list[RosterRow]:
     """Members of `org`'s subtree (at most `limit`) with their `year` assessment, paid months and arrears:
-    4 queries."""
+    4 queries (5 for a year other than the current one)."""
     on = on or timezone.localdate()
     members = list(within_subtree(Member, org.path).select_related("organization")
                    .order_by("org_path", "name", "id")[:limit])
     ids = [m.pk for m in members]
     # The members were loaded through the scope; their dues rows are read for exactly those ids.
     assessments = {a.member_id: a for a in DuesAssessment.unscoped.filter(member_id__in=ids, year=year)}
+    # 免交 this year (an approved amount of 0): no arrears, as in arrears_list and the statistics
+    waived = ({k for k, a in assessments.items() if _waived(a)} if year == on.year else
+              set(DuesAssessment.unscoped.filter(member_id__in=ids, year=on.year, monthly_fen=0)
+                  .values_list("member_id", flat=True)))
     accounts = dict(DuesAccount.unscoped.filter(member_id__in=ids).values_list("member_id", "paid_up_to"))
     sums: dict[int, dict] = {}
     for row in (DuesPayment.unscoped.filter(member_id__in=ids, month__gte=dt.date(year, 1, 1),
@@ -185,7 +199,7 @@ def dues_roster(*, org: Organization, year: int, on: dt.date | None = None, limi
         due_n, due_s = s.get(PaymentKind.DUE, (0, 0))
         out.append(RosterRow(member=m, assessment=assessments.get(m.pk), paid_up_to=accounts.get(m.pk),
                              months_paid=due_n, paid_fen=due_s, voluntary_fen=s.get(PaymentKind.VOLUNTARY, (0, 0))[1],
-                             arrears=arrears_months(accounts.get(m.pk), on)))
+                             arrears=0 if m.pk in waived else arrears_months(accounts.get(m.pk), on)))
     return out
 
 

@@ -42,7 +42,10 @@ registry.register(
 
 
 def _lock_member(member: Member) -> Member:
-    member.refresh_from_db(from_queryset=Member.unscoped.select_related("organization").select_for_update())
+    # of=("self",): lock the member row only, never the joined organisation (organization_move locks those:
+    # locking them here too invites a deadlock).
+    member.refresh_from_db(from_queryset=Member.unscoped.select_related("organization").select_for_update(
+        of=("self",)))
     return member
 
 
@@ -90,6 +93,7 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
             f"起交月份：应为 {earliest}—12 月（预备党员自支部党员大会通过接收之日起交纳党费）"]})
     note = (note or "").strip()[:200]
     existing = DuesAssessment.unscoped.select_for_update().filter(member=member, year=year).first()
+    restart: tuple[dt.date, dt.date] | None = None  # 已交至 (old, new) when the first month moves
     values = {"category": category, "dues_base_fen": dues_base_fen if rules.uses_base(category) else 0,
               "standard_fen": amount.monthly_fen, "rate_bp": amount.rate_bp, "first_month": first_month}
     if existing is None:
@@ -108,6 +112,10 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
         if paid_months and first_month != existing.first_month:
             raise ValidationFailed("已有交纳记录，不能修改起交月份",
                                    fields={"first_month": ["起交月份：该年度已有交纳记录，不能修改"]})
+        if not paid_months and first_month != existing.first_month:
+            # nothing paid yet: 已交至 (the month before the first due month) moves with the correction
+            restart = (add_months(dt.date(year, existing.first_month, 1), -1),
+                       add_months(dt.date(year, first_month, 1), -1))
         before = _assessment_view(existing)
         was_reduced = existing.is_reduced
         for k, v in values.items():
@@ -143,6 +151,10 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
         account.save(update_fields=["paid_up_to", "updated_at"])
         if action == "dues.assessment.changed":
             action = "dues.assessment.corrected"
+    elif restart is not None and account.paid_up_to == restart[0]:
+        changes["paid_up_to"] = [restart[0].strftime("%Y-%m"), restart[1].strftime("%Y-%m")]
+        account.paid_up_to = restart[1]
+        account.save(update_fields=["paid_up_to", "updated_at"])
     log_action(actor=actor, action=action, target=member, changes=changes)
     return assessment
 
@@ -249,8 +261,8 @@ def _superior(member: Member):
 @transaction.atomic
 def reduction_request(*, actor, assessment: DuesAssessment, monthly_fen: int, reason: str) -> DuesReduction:
     """The branch asks the next higher 党委 to let a member in hardship pay less (or nothing)."""
-    assessment = DuesAssessment.unscoped.select_for_update().select_related("member__organization").get(
-        pk=assessment.pk)
+    assessment = (DuesAssessment.unscoped.select_for_update(of=("self",)).select_related("member__organization")
+                  .get(pk=assessment.pk))
     member = assessment.member
     require(actor, "member.manage", member.organization)
     errors = {}
@@ -273,7 +285,9 @@ def reduction_request(*, actor, assessment: DuesAssessment, monthly_fen: int, re
 
 
 def _decide(*, actor, reduction: DuesReduction, action: str, note: str) -> DuesReduction:
-    reduction = DuesReduction.unscoped.select_for_update().select_related(
+    # of=("self",): the parent organisation is the nullable side of an outer join, which PostgreSQL refuses
+    # to lock; and only the reduction row needs the lock (the assessment is locked below).
+    reduction = DuesReduction.unscoped.select_for_update(of=("self",)).select_related(
         "member__organization__parent", "assessment").get(pk=reduction.pk)
     # 经党支部研究、报上一级党委批准: a grant on the branch itself is not enough.
     require(actor, "member.manage", _superior(reduction.member))

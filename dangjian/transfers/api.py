@@ -6,19 +6,24 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from pydantic import StringConstraints
 
+from dangjian.api.errors import invalid
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
+from dangjian.core import codes
 from dangjian.core.errors import NotFound, ValidationFailed
 from dangjian.core.permissions import require_somewhere
+from dangjian.members.forms import MemberForm, form_errors
+from dangjian.members.models import Standing
 from dangjian.members.selectors import access_member
 from dangjian.orgs.models import Organization
 from dangjian.orgs.selectors import access_organization
 
 from . import selectors, services
-from .models import TransferStatus
+from .models import TransferKind, TransferStatus
 
 router = Router(tags=["组织关系转接"])
 ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
@@ -34,8 +39,16 @@ class EventOut(Schema):
     note: str
 
 
+def _private(obj, context) -> bool:
+    """The free text (转接原因, 退回原因, notes) only for the member, the sending side or after acceptance."""
+    if getattr(obj, "private", None) is None:
+        obj.private = selectors.is_private(actor=context["request"].user, t=obj)
+    return obj.private
+
+
 class TransferOut(Schema):
-    """What either side may see: the transfer's own snapshot, never the member record."""
+    """What either side may see: the transfer's own snapshot, never the member record; the free text only
+    when `private` (selectors.is_private)."""
 
     id: int
     kind: str
@@ -54,11 +67,25 @@ class TransferOut(Schema):
     accepted_on: date | None
     placed_on: date | None
     closed_on: date | None
+    private: bool
+    reason: str
     return_reason: str
 
     @staticmethod
-    def resolve_holder(obj):
-        return selectors.holder(obj)
+    def resolve_private(obj, context):
+        return _private(obj, context)
+
+    @staticmethod
+    def resolve_reason(obj, context):
+        return obj.reason if _private(obj, context) else ""
+
+    @staticmethod
+    def resolve_return_reason(obj, context):
+        return obj.return_reason if _private(obj, context) else ""
+
+    @staticmethod
+    def resolve_holder(obj, context):
+        return selectors.holder(obj, private=_private(obj, context))
 
 
 class TransferDetailOut(TransferOut):
@@ -66,8 +93,11 @@ class TransferDetailOut(TransferOut):
     actions: list[str]
 
     @staticmethod
-    def resolve_events(obj):
-        return obj.timeline
+    def resolve_events(obj, context):
+        if _private(obj, context):
+            return obj.timeline
+        return [EventOut(on=e.on, action=e.action, from_status=e.from_status, to_status=e.to_status,
+                         actor_label=e.actor_label, note="") for e in obj.timeline]
 
     @staticmethod
     def resolve_actions(obj):
@@ -86,10 +116,34 @@ class TransferIn(Input):
     reason: Text = ""
 
 
+class IncomingMemberIn(Input):
+    """The member's particulars when accepting a letter from outside the district (the page's 党员信息 form);
+    the organisation is the transfer's receiving one. Every rule is `MemberForm`'s business."""
+
+    name: Text
+    id_number: Text
+    gender: Text = ""
+    birth_date: date | None = None
+    ethnicity: Text = codes.HAN
+    phone: Text = ""
+    education: Text
+    occupation: Text
+    work_unit: Text = ""
+    post: Text = ""
+    address: Text = ""
+    status: Text
+    joined_on: date
+    confirmed_on: date | None = None
+    standing: Text = Standing.NORMAL
+    is_mobile: bool = False
+    is_lost_contact: bool = False
+
+
 class ActionIn(Input):
     valid_days: int | None = None
     reason: Text = ""
     branch: Id | None = None
+    member: IncomingMemberIn | None = None  # accept of a transfer into the district (区外转入)
 
 
 class StatsOut(Schema):
@@ -207,6 +261,10 @@ class MobileOut(Schema):
         return obj.member.name
 
     @staticmethod
+    def resolve_contact(obj):
+        return obj.contact_masked  # phone numbers masked (DOMAIN-RULES §7.3); in full: POST …/reveal
+
+    @staticmethod
     def resolve_lost_contact(obj):
         return selectors.is_lost(obj, timezone.localdate())
 
@@ -251,6 +309,48 @@ def mobile_contact(request, id: Id, payload: ContactIn):
     return services.mobile_contact(actor=request.user, mobile=mobile, report=payload.report)
 
 
+def _incoming_member(t, payload: IncomingMemberIn | None) -> dict | None:
+    """Validated member data for accepting a letter from outside the district (None: the service refuses,
+    naming the field). Validated by the same MemberForm as the page, in the receiving organisation."""
+    if t.kind != TransferKind.IN or payload is None:
+        return None
+    data = payload.model_dump() | {"organization": t.to_org_id}
+    form = MemberForm(data=data, organizations=Organization.unscoped.filter(pk=t.to_org_id))
+    if not form.is_valid():
+        raise invalid(form_errors(form))
+    return form.cleaned_data
+
+
+class RevealOut(Schema):
+    contact: str
+
+
+@router.post("/mobile/{id}/reveal", response={200: RevealOut, **ERRORS}, summary="查看流动党员完整联系方式（留痕）")
+def mobile_reveal(request, id: Id, response: HttpResponse):
+    from dangjian.core.permissions import load_one
+
+    from .models import MobileMember
+
+    mobile = load_one(MobileMember.objects.select_related("member__organization"), id)
+    value = services.mobile_contact_reveal(actor=request.user, mobile=mobile)
+    response["Cache-Control"] = "no-store"
+    return {"contact": value}
+
+
+class EndIn(Input):
+    reason: Text = ""
+
+
+@router.post("/mobile/{id}/end", response={200: MobileOut, **ERRORS}, summary="结束流动党员管理（记录保留）")
+def mobile_end(request, id: Id, payload: EndIn):
+    from dangjian.core.permissions import load_one
+
+    from .models import MobileMember
+
+    mobile = load_one(MobileMember.objects.select_related("member__organization"), id)
+    return services.mobile_end(actor=request.user, mobile=mobile, reason=payload.reason)
+
+
 Action = Literal["submit", "approve", "return", "withdraw", "accept", "place", "close", "reissue"]
 
 
@@ -269,7 +369,7 @@ def transfer_act(request, id: Id, action: Action, payload: ActionIn):
         branch = Organization.unscoped.filter(pk=p.branch).first() if p.branch else None
         services.transfer_place(actor=u, transfer=t, branch=branch)
     elif action == "accept":
-        services.transfer_accept(actor=u, transfer=t)
+        services.transfer_accept(actor=u, transfer=t, member_data=_incoming_member(t, p.member))
     elif action == "submit":
         services.transfer_submit(actor=u, transfer=t)
     elif action == "withdraw":

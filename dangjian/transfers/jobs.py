@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from dangjian.core.actors import SYSTEM
-from dangjian.notifications.selectors import workers_of
+from dangjian.notifications.selectors import workers_of_many
 from dangjian.notifications.services import Message, notification_create
 
 from . import notices, rules, services
@@ -30,9 +30,18 @@ def transfer_reminders(*, on: dt.date) -> int:
     messages: list[Message] = []
     remind_before = on - dt.timedelta(days=cfg["pending_remind_days"])
     escalate_before = on - dt.timedelta(days=cfg["pending_escalate_days"])
-    pending = (Transfer.unscoped.filter(status=TransferStatus.APPROVED, approved_on__lte=remind_before,
-                                        kind__in=[TransferKind.WITHIN, TransferKind.IN])
-               .select_related("receiver_committee__parent", "from_org").order_by("pk"))
+    pending = list(Transfer.unscoped.filter(status=TransferStatus.APPROVED, approved_on__lte=remind_before,
+                                             kind__in=[TransferKind.WITHIN, TransferKind.IN])
+                   .select_related("receiver_committee__parent", "from_org").order_by("pk"))
+    soon = on + dt.timedelta(days=cfg["expiring_remind_days"])
+    expiring = list(Transfer.unscoped.filter(status=TransferStatus.APPROVED, valid_until__gte=on,
+                                             valid_until__lte=soon)
+                    .exclude(kind=TransferKind.IN).select_related("member", "sender_committee", "to_org")
+                    .order_by("pk"))
+    # every committee's workers in one query per 500 committees, not one query per transfer
+    committees = [t.receiver_committee for t in pending] + [t.sender_committee for t in expiring]
+    committees += [c.parent for c in committees[:len(pending)] if c.parent is not None]
+    workers = workers_of_many(committees)
     for t in pending:
         committee = t.receiver_committee
         days = (on - t.approved_on).days
@@ -43,20 +52,17 @@ def transfer_reminders(*, on: dt.date) -> int:
         if t.approved_on <= escalate_before and committee.parent is not None:
             levels.append(("superior", committee.parent))
         for level, org in levels:
-            for user in workers_of(org):
+            for user in workers[org.path]:
                 messages.append(Message(kind=notices.PENDING.code, user=user, org_path=org.path, context=context,
                                         link=link,
                                         dedupe_key=f"transfers.pending:{t.pk}:{t.approved_on}:{level}:{user.pk}"))
-    soon = on + dt.timedelta(days=cfg["expiring_remind_days"])
-    expiring = (Transfer.unscoped.filter(status=TransferStatus.APPROVED, valid_until__gte=on, valid_until__lte=soon)
-                .exclude(kind=TransferKind.IN).select_related("member", "sender_committee", "to_org").order_by("pk"))
     for t in expiring:
         context = {"姓名": t.person_name, "转入党组织": t.to_name, "编号": t.letter_number,
                    "有效期至": t.valid_until.isoformat()}
         key = f"transfers.expiring:{t.pk}:{t.valid_until}"
         messages.append(Message(kind=notices.EXPIRING.code, member=t.member, context=context,
                                 link=reverse("transfers:my"), dedupe_key=f"{key}:member"))
-        for user in workers_of(t.sender_committee):
+        for user in workers[t.sender_committee.path]:
             messages.append(Message(kind=notices.EXPIRING.code, user=user, org_path=t.sender_committee.path,
                                     context=context, link=reverse("transfers:detail", args=[t.pk]),
                                     dedupe_key=f"{key}:{user.pk}"))

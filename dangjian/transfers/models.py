@@ -10,10 +10,14 @@ scope (a district administrator sees each transfer once).
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
+from dangjian.core import crypto
+from dangjian.core.masking import mask_phone
 from dangjian.core.scoping import ScopedManager, ScopedModel, current_scope, subtree_q
 
 
@@ -23,6 +27,20 @@ class TransferKind(models.TextChoices):
     IN = "in", "从区外转入"
     TEMPORARY = "temporary", "临时组织关系（党员证明信）"
     WHOLE_UNIT = "whole_unit", "整建制转接"
+
+
+def mask_contact(text: str) -> str:
+    """联系方式 for display (DOMAIN-RULES §7.3): every phone-like run of digits (7 or more, spaces and
+    hyphens allowed inside) masked as 138****5678; other text (微信, a place) is kept."""
+    def one(match: re.Match) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        # a mobile number as 138****5678; a shorter (landline) run keeps only its last four
+        return mask_phone(digits) if len(digits) >= 11 else "*" * (len(digits) - 4) + digits[-4:]
+
+    return _PHONE_LIKE.sub(one, text or "")
+
+
+_PHONE_LIKE = re.compile(r"\+?\d(?:[\d \-]{5,}\d)")
 
 
 class TransferStatus(models.TextChoices):
@@ -38,6 +56,10 @@ class TransferStatus(models.TextChoices):
 
 
 FINISHED = (TransferStatus.CLOSED, TransferStatus.WITHDRAWN)  # every other status is "in transfer"
+# The receiving side reads the free text (转接原因, event notes) only from acceptance on (DOMAIN-RULES §4.1).
+OPEN_TO_RECEIVER = (TransferStatus.ACCEPTED, TransferStatus.PLACED, TransferStatus.CLOSED)
+# A letter can be printed only while it stands or after it served; a withdrawn, returned or expired one is void.
+PRINTABLE = (TransferStatus.APPROVED, TransferStatus.ACCEPTED, TransferStatus.PLACED, TransferStatus.CLOSED)
 
 
 class Side(models.TextChoices):
@@ -108,12 +130,17 @@ class Transfer(ScopedModel):
     class Meta:
         verbose_name = "组织关系接转"
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "approved_on"], name="transfer_status_approved"),
+        indexes = [models.Index(fields=["-created_at", "-id"], name="transfer_newest"),  # the list's order
+                   models.Index(fields=["status", "approved_on"], name="transfer_status_approved"),
                    models.Index(fields=["status", "valid_until"], name="transfer_status_valid")]
         constraints = [
             # A member is in at most one unfinished transfer (the service checks first, this catches a race).
             models.UniqueConstraint(fields=["member"], condition=~Q(status__in=["closed", "withdrawn"]),
                                     name="one_open_transfer_per_member"),
+            # One open registration of an incoming letter per person (checked first; this catches a race).
+            models.UniqueConstraint(fields=["id_number_digest"],
+                                    condition=Q(kind="in") & ~Q(status__in=["closed", "withdrawn"]),
+                                    name="one_open_incoming_per_person"),
             models.CheckConstraint(condition=Q(valid_until__isnull=True) | Q(letter_issued_on__isnull=True)
                                    | Q(valid_until__gte=models.F("letter_issued_on")),
                                    name="transfer_valid_after_issue"),
@@ -190,10 +217,14 @@ class LetterCounter(models.Model):
 class MobileMember(ScopedModel):
     """流动党员 (DOMAIN-RULES §4.5): away ≥ 6 months without a transfer; the sending branch keeps contact."""
 
-    member = models.OneToOneField("members.Member", on_delete=models.PROTECT, related_name="mobile")
+    # one row per stint away: an ended stint is kept (its history), a new one is a new row
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="mobile_stints")
     left_on = models.DateField("外出日期")
     destination = models.CharField("流入地", max_length=100)
-    contact = models.CharField("联系方式", max_length=100)
+    # 联系方式 (usually a phone): encrypted, with a masked copy for lists and the API (as Member.phone);
+    # reading it in full is services.mobile_contact_reveal, audited
+    contact_encrypted = models.TextField(blank=True, editable=False)
+    contact_masked = models.CharField("联系方式", max_length=100, blank=True, editable=False)
     card_number = models.CharField("流动党员活动证编号", max_length=40, blank=True)
     card_issued_on = models.DateField("发证日期", null=True, blank=True)
     last_contact_on = models.DateField("最近联系日期")
@@ -203,7 +234,12 @@ class MobileMember(ScopedModel):
     class Meta:
         verbose_name = "流动党员"
         ordering = ["member__org_path", "id"]
+        constraints = [models.UniqueConstraint(fields=["member"], condition=Q(ended_on__isnull=True),
+                                               name="one_open_mobile_stint_per_member")]
 
     class ScopeMeta:
         path = "member__org_path"  # follows the member through every move, no copy to keep right
         member = "member_id"
+
+
+crypto.register_encrypted(MobileMember, "contact_encrypted")

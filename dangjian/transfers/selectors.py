@@ -10,12 +10,22 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from dangjian.core.permissions import load_one
-from dangjian.core.scoping import subtree_q
+from dangjian.core.scoping import within_subtree
 from dangjian.orgs.models import BRANCH_KINDS, Organization
 
 from . import rules, workflow
-from .models import MobileMember, Side, Transfer, TransferKind, TransferParty, TransferStatus
+from .models import (
+    OPEN_TO_RECEIVER,
+    MobileMember,
+    Side,
+    Transfer,
+    TransferKind,
+    TransferParty,
+    TransferStatus,
+)
 
 S = TransferStatus
 JOINS = ("member", "from_org", "to_org", "sender_committee", "receiver_committee", "placed_org", "unit")
@@ -30,7 +40,7 @@ def transfer_list(*, status: str = "", kind: str = "", side: str = "", org: Orga
     if kind:
         qs = qs.filter(kind=kind)
     if org is not None:
-        parties = TransferParty.objects.filter(subtree_q("org_path", [org.path]))
+        parties = within_subtree(TransferParty, org.path)  # one path range, not two stacked
         if side:
             parties = parties.filter(side=side)
         qs = qs.filter(pk__in=parties.values("transfer_id"))
@@ -52,8 +62,25 @@ def my_transfers(*, member_id: int):
             .prefetch_related("events").order_by("-created_at", "-id"))
 
 
-def holder(t: Transfer) -> str:
-    """Who holds the transfer now (the member's "where is it")."""
+def is_private(*, actor, t: Transfer) -> bool:
+    """Whether the actor may read the transfer's free text (转接原因, 退回原因, the notes of its steps): the
+    member themself, the sending side (member.view over the sending organisation; for a letter from outside
+    the district, the receiving side that registered it), or anyone who sees it once it is accepted, placed
+    or closed. Before acceptance the receiving side sees only the snapshot: name, masked ID number, status,
+    dates and the dues month (DOMAIN-RULES §4.1)."""
+    from dangjian.core.permissions import can
+
+    if t.status in OPEN_TO_RECEIVER:
+        return True
+    if t.member_id is not None and getattr(actor, "pk", None) is not None and t.member.user_id == actor.pk:
+        return True
+    if t.kind == TransferKind.IN:
+        return t.to_org_id is not None and can(actor, "member.view", t.to_org)
+    return t.from_org_id is not None and can(actor, "member.view", t.from_org)
+
+
+def holder(t: Transfer, *, private: bool = True) -> str:
+    """Who holds the transfer now (the member's "where is it"); without `private`, no 退回原因."""
     if t.status == S.DRAFT:
         return f"{t.from_name}（待提交）"
     if t.status == S.SUBMITTED:
@@ -67,7 +94,7 @@ def holder(t: Transfer) -> str:
     if t.status == S.PLACED:
         return f"{t.sender_committee.name if t.sender_committee_id else t.receiver_committee.name}（待回执）"
     if t.status == S.RETURNED:
-        return f"{t.from_name}（已退回：{t.return_reason}）"
+        return f"{t.from_name}（已退回：{t.return_reason}）" if private else f"{t.from_name}（已退回）"
     if t.status == S.EXPIRED:
         return f"{t.sender_committee.name if t.sender_committee_id else t.from_external}（待重新开具介绍信）"
     return "已办结" if t.status == S.CLOSED else "已撤回"
@@ -117,6 +144,9 @@ def branch_choices(*, committee: Organization):
 # --- Statistics ----------------------------------------------------------------------------------------------
 
 
+PENDING = (S.SUBMITTED, S.APPROVED, S.RETURNED, S.EXPIRED)  # open, not yet accepted
+
+
 @dataclass
 class TransferStats:
     out: int = 0  # started in the period, sender in the subtree, receiver outside it (or outside the district)
@@ -131,11 +161,15 @@ class TransferStats:
 def transfer_statistics(*, org: Organization | None, start: dt.date, end: dt.date, on: dt.date) -> TransferStats:
     """For a subtree (or the whole scope) and a period [start, end]: one query over the party rows in the
     subtree, whatever the number of transfers or organisations."""
-    if org is not None:
-        parties = TransferParty.objects.filter(subtree_q("org_path", [org.path]))
-    else:
-        parties = TransferParty.objects.all()
-    rows = parties.filter(transfer__kind__in=[TransferKind.WITHIN, TransferKind.OUT, TransferKind.IN]).values_list(
+    # one path range (within_subtree), not the scope's range stacked with the subtree's
+    parties = within_subtree(TransferParty, org.path) if org is not None else TransferParty.objects.all()
+    # only what the period can count: started or completed in it, or still pending (the age buckets);
+    # never every party row ever written
+    relevant = (Q(transfer__submitted_on__gte=start, transfer__submitted_on__lte=end)
+                | Q(transfer__accepted_on__gte=start, transfer__accepted_on__lte=end)
+                | Q(transfer__kind=TransferKind.OUT, transfer__closed_on__gte=start, transfer__closed_on__lte=end)
+                | Q(transfer__status__in=PENDING))
+    rows = parties.filter(relevant, transfer__kind__in=[TransferKind.WITHIN, TransferKind.OUT, TransferKind.IN]).values_list(
         "transfer_id", "side", "transfer__status", "transfer__submitted_on", "transfer__accepted_on",
         "transfer__closed_on", "transfer__kind")
     by_transfer: dict[int, dict] = {}
@@ -163,7 +197,7 @@ def transfer_statistics(*, org: Organization | None, start: dt.date, end: dt.dat
             out.completed += 1
             if submitted is not None:
                 durations.append((done - submitted).days)
-        if item["status"] in (S.SUBMITTED, S.APPROVED, S.RETURNED, S.EXPIRED) and submitted is not None:
+        if item["status"] in PENDING and submitted is not None:
             age = (on - submitted).days
             out.pending += 1
             for label, hi in zip(labels, [*buckets, None], strict=True):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dangjian.audit import registry
-from dangjian.audit.services import log_action
+from dangjian.audit.services import log_action, log_failure
 from dangjian.core import crypto
 from dangjian.core.actors import SYSTEM
 from dangjian.core.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
@@ -28,6 +28,7 @@ from dangjian.orgs.services import organization_move
 from . import notices, rules, workflow
 from .models import (
     FINISHED,
+    PRINTABLE,
     LetterCounter,
     MobileMember,
     Side,
@@ -36,6 +37,7 @@ from .models import (
     TransferKind,
     TransferParty,
     TransferStatus,
+    mask_contact,
 )
 
 registry.register({
@@ -55,6 +57,7 @@ registry.register({
     "transfers.mobile.registered": "登记流动党员",
     "transfers.mobile.contacted": "记录流动党员联系",
     "transfers.mobile.ended": "结束流动党员管理",
+    "transfers.mobile.contact_revealed": "查看流动党员完整联系方式",
 })
 
 TARGET_KINDS = (*BRANCH_KINDS, OrgKind.GENERAL_BRANCH, OrgKind.PRIMARY_COMMITTEE, OrgKind.WORKING_COMMITTEE)
@@ -264,6 +267,8 @@ def transfer_register_incoming(*, actor, to_org: Organization | None, person_nam
         errors["valid_until"] = ["有效期至：请填写介绍信的有效期"]
     if errors:
         raise ValidationFailed("登记信息有误", fields=errors)
+    if dues_paid_up_to is not None:  # 党费交至 is a month: stored as its first day, as everywhere else
+        dues_paid_up_to = dues_paid_up_to.replace(day=1)
     if valid_until < on:
         raise RuleViolation("介绍信已过有效期，请持原转出党组织重新开具的介绍信办理", rule="transfers.letter_validity",
                             article=rules.ART_LETTER, fields={"valid_until": ["有效期至：介绍信已过有效期"]})
@@ -271,18 +276,31 @@ def transfer_register_incoming(*, actor, to_org: Organization | None, person_nam
         raise ValidationFailed("该党员已在本区", fields={"id_number": [
             "身份证号：该党员的组织关系已在本区，请由其所在党组织办理区内转接"]})
     digest = crypto.lookup_digest(number)
-    if Transfer.unscoped.filter(kind=TransferKind.IN, id_number_digest=digest).exclude(status__in=FINISHED).exists():
-        raise ValidationFailed("该党员已在转接中", fields={"id_number": ["身份证号：该党员已有正在办理的转入登记"]})
-    t = Transfer.unscoped.create(
-        kind=TransferKind.IN, status=TransferStatus.APPROVED, person_name=person_name,
-        id_number_masked=mask_id_number(number), id_number_digest=digest, member_status=member_status,
-        from_external=from_external[:100], to_org=to_org, receiver_committee=committee, letter_number=letter_number[:60],
-        letter_issued_on=min(on, valid_until), valid_until=valid_until, dues_paid_up_to=dues_paid_up_to,
-        submitted_on=on, approved_on=on, created_by=_actor_user(actor))
+    if _open_incoming(digest):
+        raise _already_incoming()
+    try:
+        with transaction.atomic():  # the partial unique constraint catches two registrations at once
+            t = Transfer.unscoped.create(
+                kind=TransferKind.IN, status=TransferStatus.APPROVED, person_name=person_name,
+                id_number_masked=mask_id_number(number), id_number_digest=digest, member_status=member_status,
+                from_external=from_external[:100], to_org=to_org, receiver_committee=committee,
+                letter_number=letter_number[:60], letter_issued_on=min(on, valid_until), valid_until=valid_until,
+                dues_paid_up_to=dues_paid_up_to, submitted_on=on, approved_on=on, created_by=_actor_user(actor))
+    except IntegrityError:
+        raise _already_incoming() from None
     _party(t, Side.RECEIVER, to_org)
     _record(t, actor=actor, action="register", old="", on=on,
             changes={"from": from_external, "to": to_org.name, "letter_number": letter_number})
     return t
+
+
+def _open_incoming(digest: str) -> bool:
+    return Transfer.unscoped.filter(kind=TransferKind.IN, id_number_digest=digest).exclude(
+        status__in=FINISHED).exists()
+
+
+def _already_incoming() -> ValidationFailed:
+    return ValidationFailed("该党员已在转接中", fields={"id_number": ["身份证号：该党员已有正在办理的转入登记"]})
 
 
 # --- The sender's steps --------------------------------------------------------------------------------------
@@ -422,6 +440,7 @@ def transfer_accept(*, actor, transfer: Transfer, on: dt.date | None = None,
         if member.organization_id != t.from_org_id:
             raise Conflict("该党员的所在组织已变更，请转出党组织核实后重新发起。")
         member_move(actor=SYSTEM, member=member, to=t.to_org, on=on, reason="组织关系转接")
+        _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转入{t.to_org.name}")
     t.accepted_on = on
     t.save()
     _record(t, actor=actor, action="accept", old=old, on=on, changes={"to": t.to_org.name})
@@ -479,6 +498,8 @@ def transfer_close(*, actor, transfer: Transfer, on: dt.date | None = None) -> T
     old = _move(t, "close", on)
     t.closed_on = on
     t.save()
+    if t.kind == TransferKind.OUT:  # the member has left the district: no more contact from the old branch
+        _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转出本区（{t.to_name}）")
     _record(t, actor=actor, action="close", old=old, on=on)
     return t
 
@@ -496,9 +517,13 @@ def transfer_expire(*, transfer: Transfer, on: dt.date) -> Transfer | None:
 
 
 def letter_printed(*, actor, transfer: Transfer) -> None:
-    """Printing the letter shows the member's particulars: only the sending 党委, and it is audited."""
+    """Printing the letter shows the member's particulars: only the sending 党委, and it is audited. A
+    withdrawn, returned or expired letter is void (DOMAIN-RULES §4.3) and is not printed."""
     if transfer.kind == TransferKind.IN or not transfer.letter_number:
         raise Conflict("该转接没有本区开具的介绍信。")
+    if transfer.status not in PRINTABLE:
+        raise Conflict(f"该转接当前状态为“{transfer.get_status_display()}”，介绍信已作废，不能打印；"
+                       "如需继续转接，请重新开具介绍信或重新发起。")
     _require_committee(actor, transfer.sender_committee, "转出党委")
     log_action(actor=actor, action="transfers.letter.printed", target=transfer,
                changes={"letter_number": transfer.letter_number})
@@ -571,11 +596,16 @@ def mobile_register(*, actor, member: Member, left_on: dt.date | None, destinati
         raise ValidationFailed("流动党员信息有误", fields=errors)
     if MobileMember.unscoped.filter(member=member, ended_on__isnull=True).exists():
         raise ValidationFailed("已登记", fields={"member": [f"党员：{member.name}已登记为流动党员"]})
-    MobileMember.unscoped.filter(member=member).delete()  # an ended stint is replaced by the new one
     card_number = (card_number or "").strip()[:40]
-    mobile = MobileMember.unscoped.create(member=member, left_on=left_on, destination=destination[:100],
-                                         contact=contact[:100], card_number=card_number,
-                                         card_issued_on=on if card_number else None, last_contact_on=on)
+    try:
+        with transaction.atomic():  # an ended stint stays as it was: the new one is a new row
+            mobile = MobileMember.unscoped.create(member=member, left_on=left_on, destination=destination[:100],
+                                                 contact_encrypted=crypto.encrypt(contact[:100]),
+                                                 contact_masked=mask_contact(contact[:100])[:100],
+                                                 card_number=card_number,
+                                                 card_issued_on=on if card_number else None, last_contact_on=on)
+    except IntegrityError:  # a concurrent registration of the same member won the race
+        raise ValidationFailed("已登记", fields={"member": [f"党员：{member.name}已登记为流动党员"]}) from None
     log_action(actor=actor, action="transfers.mobile.registered", target=member,
                changes={"destination": mobile.destination, "left_on": left_on.isoformat(),
                         "card_number": card_number})
@@ -586,7 +616,8 @@ def mobile_register(*, actor, member: Member, left_on: dt.date | None, destinati
 def mobile_contact(*, actor, mobile: MobileMember, on: dt.date | None = None, report: bool = False) -> MobileMember:
     """Record a contact (and, with `report`, the yearly report-in)."""
     on = _today(on)
-    mobile = MobileMember.unscoped.select_for_update().select_related("member__organization").get(pk=mobile.pk)
+    mobile = (MobileMember.unscoped.select_for_update(of=("self",)).select_related("member__organization")
+              .get(pk=mobile.pk))
     require(actor, "member.manage", mobile.member.organization)
     if mobile.ended_on is not None:
         raise Conflict("该流动党员的管理已结束。")
@@ -599,3 +630,51 @@ def mobile_contact(*, actor, mobile: MobileMember, on: dt.date | None = None, re
     log_action(actor=actor, action="transfers.mobile.contacted", target=mobile.member,
                changes={"on": on.isoformat(), "report": report})
     return mobile
+
+
+@transaction.atomic
+def mobile_end(*, actor, mobile: MobileMember, on: dt.date | None = None, reason: str = "",
+               audit_actor=None) -> MobileMember:
+    """End the 流动党员 management of a stint (the member came back, or their organisation relationship moved):
+    the row stays, with its end date, and the end is audited. Called by a worker over the member's
+    organisation, or by the transfer services as the system (`audit_actor` names the real actor)."""
+    on = _today(on)
+    mobile = (MobileMember.unscoped.select_for_update(of=("self",)).select_related("member__organization")
+              .get(pk=mobile.pk))
+    require(actor, "member.manage", mobile.member.organization)
+    if mobile.ended_on is not None:
+        raise Conflict("该流动党员的管理已结束。")
+    reason = " ".join((reason or "").split())
+    if len(reason) > 200:
+        raise ValidationFailed("结束原因过长", fields={"reason": ["结束原因：不能超过200个字"]})
+    if on < mobile.left_on:
+        raise ValidationFailed("日期有误", fields={"on": [f"结束日期：不能早于外出日期{mobile.left_on.isoformat()}"]})
+    mobile.ended_on = on
+    mobile.save(update_fields=["ended_on"])
+    log_action(actor=audit_actor or actor, action="transfers.mobile.ended", target=mobile.member,
+               changes={"ended_on": on.isoformat(), "left_on": mobile.left_on.isoformat(),
+                        "destination": mobile.destination, "reason": reason})
+    return mobile
+
+
+def _end_mobile_stint(t: Transfer, *, actor, on: dt.date, reason: str) -> None:
+    """The member's organisation relationship has moved: an open 流动党员 record at the old branch ends."""
+    if t.member_id is None:
+        return
+    open_stint = MobileMember.unscoped.filter(member_id=t.member_id, ended_on__isnull=True).first()
+    if open_stint is not None:
+        mobile_end(actor=SYSTEM, mobile=open_stint, on=max(on, open_stint.left_on), reason=reason,
+                   audit_actor=actor)
+
+
+def mobile_contact_reveal(*, actor, mobile: MobileMember) -> str:
+    """The 联系方式 in full (to call the member). Needs `member.reveal` over the member's organisation (or
+    being the member); every reveal, and every refused attempt, is in the audit log."""
+    member = mobile.member
+    own = member.user_id is not None and member.user_id == getattr(actor, "pk", None)
+    if not own and not can(actor, "member.reveal", member.organization):
+        log_failure(actor=actor, action="transfers.mobile.contact_revealed", target=member,
+                    changes={"field": "联系方式"})
+        raise PermissionDenied()
+    log_action(actor=actor, action="transfers.mobile.contact_revealed", target=member, changes={"field": "联系方式"})
+    return crypto.decrypt(mobile.contact_encrypted)

@@ -9,6 +9,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,10 +27,11 @@ from dangjian.orgs.selectors import access_organization
 from . import rules, selectors, services
 from .forms import ApproveForm, IncomingForm, MobileForm, PlaceForm, ReasonForm, TransferForm, WholeUnitForm
 from .letters import letter_docx
-from .models import MobileMember, TransferKind, TransferStatus
+from .models import PRINTABLE, MobileMember, TransferKind, TransferStatus
 from .workflow import LABELS
 
 PAGE_SIZE = 50
+MOBILE_PAGE_SIZE = 100  # longest out of contact first, so the first page is the one to act on
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -59,7 +61,7 @@ def transfer_list_view(request):
         org = Organization.objects.filter(path=min(paths, key=len)).first()
     rows = list(selectors.transfer_list(status=status, side=side, org=org)[:PAGE_SIZE])
     for t in rows:
-        t.holder = selectors.holder(t)
+        t.holder = selectors.holder(t, private=selectors.is_private(actor=request.user, t=t))
     return render(request, "transfers/list.html", {
         "rows": rows, "status": status, "side": side, "statuses": TransferStatus.choices, "page_size": PAGE_SIZE,
         "can_register": bool(request.user.capability_paths(rules.config()["committee_capability"])),
@@ -69,16 +71,18 @@ def transfer_list_view(request):
 def _detail_context(request, t, forms=None):
     forms = forms or {}
     actions = selectors.actions_for(actor=request.user, t=t)
+    private = selectors.is_private(actor=request.user, t=t)
     context = {
         "t": t,
+        "private": private,  # the free text (reason, notes) only for the sender side or after acceptance
         "events": selectors.transfer_events(transfer=t),
-        "holder": selectors.holder(t),
+        "holder": selectors.holder(t, private=private),
         "actions": [(a, LABELS[a]) for a in actions],
         "dues": rules.month_label(t.dues_paid_up_to) if t.dues_paid_up_to else "—",
         "approve_form": forms.get("approve") or ApproveForm(),
         "reissue_form": forms.get("reissue") or ApproveForm(prefix="reissue"),
         "return_form": forms.get("return") or ReasonForm(),
-        "can_print": bool(t.letter_number) and t.kind != TransferKind.IN and "approve" not in actions
+        "can_print": bool(t.letter_number) and t.kind != TransferKind.IN and t.status in PRINTABLE
         and t.sender_committee_id is not None and request.user.has_capability(
             rules.config()["committee_capability"], t.sender_committee.path),
         "error": forms.get("error"),
@@ -262,14 +266,32 @@ def my_transfer_create(request):
 
 
 @login_required
-def mobile_list_view(request):
+def mobile_list_view(request, revealed: dict | None = None):
     require_somewhere(request.user, "member.view")
     today = timezone.localdate()
-    rows = list(selectors.mobile_list())
+    page = Paginator(selectors.mobile_list(), MOBILE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
     for m in rows:
         m.lost = selectors.is_lost(m, today)
         m.report_due = selectors.report_due(m, today)
-    return render(request, "transfers/mobile.html", {"rows": rows, "today": today})
+    for m in rows:
+        m.contact_shown = (revealed or {}).get(m.pk, m.contact_masked)
+    response = render(request, "transfers/mobile.html", {"rows": rows, "page": page, "today": today,
+                                                         "may_reveal": bool(request.user.capability_paths("member.reveal"))})
+    if revealed:
+        response["Cache-Control"] = "no-store"  # a full phone number must not linger in any cache
+    return response
+
+
+@login_required
+@require_POST
+def mobile_reveal_view(request, mobile_id: int):
+    """The list again with this member's 联系方式 in full (audited); never in a redirect or a cookie."""
+    from dangjian.core.permissions import load_one
+
+    mobile = load_one(MobileMember.objects.select_related("member__organization"), mobile_id)
+    value = services.mobile_contact_reveal(actor=request.user, mobile=mobile)
+    return mobile_list_view(request, revealed={mobile.pk: value})
 
 
 @login_required
@@ -292,4 +314,17 @@ def mobile_contact_view(request, mobile_id: int):
     require(request.user, "member.manage", mobile.member.organization)
     services.mobile_contact(actor=request.user, mobile=mobile, report=request.POST.get("report") == "1")
     messages.success(request, "已记录。")
+    return redirect("transfers:mobile")
+
+
+@login_required
+@require_POST
+def mobile_end_view(request, mobile_id: int):
+    """结束管理 (the member is back, or their relationship moved on): the record stays, audited."""
+    from dangjian.core.permissions import load_one
+
+    mobile = load_one(MobileMember.objects.select_related("member__organization"), mobile_id)
+    require(request.user, "member.manage", mobile.member.organization)
+    services.mobile_end(actor=request.user, mobile=mobile, reason=request.POST.get("reason", ""))
+    messages.success(request, f"已结束对流动党员 {mobile.member.name} 的管理。")
     return redirect("transfers:mobile")

@@ -47,3 +47,27 @@ def test_next_month_reminds_again_and_waived_members_are_left_out(district):
     services.reduction_approve(actor=SYSTEM, reduction=r)
     with system_scope("test: job"):
         assert dues_arrears_reminders(on=dt.date(2026, 12, 2)) == 0
+
+
+def test_reminders_take_the_same_number_of_queries_for_more_branches(district):
+    """Workers are looked up for all branches at once (workers_of_many), not one query per branch."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dangjian.orgs.models import OrgKind
+    from dangjian.testing import make_member, make_org
+
+    def grow(n, start):
+        for i in range(n):
+            org = make_org(district.committee_a, f"欠费支部{start + i}", OrgKind.BRANCH)
+            _assess(make_member(org), dt.date(2026, 5, 1))
+
+    def queries(on):
+        with system_scope("test: job"), CaptureQueriesContext(connection) as ctx:
+            assert dues_arrears_reminders(on=on) > 0
+        return len(ctx.captured_queries)
+
+    grow(2, 0)
+    small = queries(TODAY)
+    grow(6, 2)
+    assert queries(dt.date(2026, 12, 2)) == small

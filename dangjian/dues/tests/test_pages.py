@@ -114,9 +114,8 @@ def test_get(client, district, case, role, expected):
     x = _setup(district)
     _, url, rel, _ = case
     response = _login(client, district, role).get(url(district, rel, x))
-    if response.streaming:  # the export: read and close the file
+    if response.streaming:  # the export: reading it to the end closes the file (the test client's wrapper)
         b"".join(response.streaming_content)
-        response.close()
     assert response.status_code == expected
     if expected == 200 and rel in MEMBER and case[0] in NAMED:
         assert getattr(district, MEMBER[rel]).name in response.content.decode()
@@ -232,8 +231,9 @@ def test_public_notice_export_is_a_workbook_and_audited(client, district):
     _setup(district)
     _login(client, district, "branch_worker")
     response = client.get(reverse("dues:public_notice_xlsx", args=[district.branch_a1.pk]))
+    # Read to the end, which closes it; a second close() would fire request_finished and close the database
+    # connection under the test's transaction (PostgreSQL).
     content = b"".join(response.streaming_content)
-    response.close()
     import python_calamine
 
     rows = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0).to_python()
@@ -307,3 +307,23 @@ def test_page_queries_do_not_grow_with_rows(client, district, role, url):
     small = _queries(client, url(district))
     _grow(district, 8)
     assert _queries(client, url(district)) == small
+
+
+def test_public_notice_export_refuses_rather_than_truncates(client, district, monkeypatch):
+    import io as _io
+
+    from dangjian.core.errors import ValidationFailed
+    from dangjian.dues import exports, selectors
+
+    monkeypatch.setattr(selectors, "ROSTER_MAX", 1)  # 甲街道党工委 has two members
+    with system_scope("test"), pytest.raises(ValidationFailed) as e:
+        exports.public_notice_export(actor=district.users["committee_admin"], org=district.committee_a, year=2026,
+                                     on=dt.date(2026, 11, 29), target=_io.BytesIO())
+    assert "org" in e.value.fields and "分别导出" in e.value.fields["org"][0]
+    _login(client, district, "committee_admin")
+    response = client.get(reverse("dues:public_notice_xlsx", args=[district.committee_a.pk]))
+    assert response.status_code == 422 and "分别导出" in response.content.decode()
+    assert not AuditEntry.objects.filter(action="dues.public_notice.exported").exists()
+    with system_scope("test"):
+        assert exports.public_notice_export(actor=district.users["committee_admin"], org=district.branch_a1,
+                                            year=2026, on=dt.date(2026, 11, 29), target=_io.BytesIO()) == 1

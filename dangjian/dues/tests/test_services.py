@@ -306,3 +306,68 @@ def test_months_settled_counts_months_up_to_paid_up_to(district):
         dues = selectors.member_dues(member=district.member_a1, year=2026, on=TODAY)
     assert (dues.months_settled, dues.months_paid, dues.arrears) == (7, 0, 3)
     assert [c["state"] for c in dues.month_cells] == ["paid"] * 7 + ["late"] * 3 + ["due"] * 2
+
+
+def test_reduction_approve_and_reject_lock_only_the_reduction(district):
+    """Deciding reads the branch's parent over a nullable join: PostgreSQL refuses FOR UPDATE on the nullable
+    side of an outer join, so the lock is limited to the reduction row (this runs on both databases)."""
+    a1, a2 = _assess(district.member_a1), _assess(district.member_a2)
+    worker, superior = district.users["branch_worker"], district.users["committee_admin"]
+    r1 = services.reduction_request(actor=worker, assessment=a1, monthly_fen=0, reason="重病住院")
+    r2 = services.reduction_request(actor=superior, assessment=a2, monthly_fen=1000, reason="家庭困难")
+    services.reduction_approve(actor=superior, reduction=r1, note="同意免交")
+    services.reduction_reject(actor=superior, reduction=r2, note="不符合条件")
+    r1.refresh_from_db()
+    r2.refresh_from_db()
+    a1.refresh_from_db()
+    a2.refresh_from_db()
+    assert (r1.status, a1.monthly_fen) == ("approved", 0)
+    assert (r2.status, a2.monthly_fen) == ("rejected", a2.standard_fen)
+    assert AuditEntry.objects.filter(action__in=["dues.reduction.approved", "dues.reduction.rejected"]).count() == 2
+
+
+def test_waived_member_is_not_in_arrears_on_their_page_or_the_roster(district):
+    """免交 (an approved reduction to 0): no arrears anywhere, as arrears_list and the statistics say."""
+    a = _assess(district.member_a1, paid_through=M(2026, 1))
+    r = services.reduction_request(actor=district.users["branch_worker"], assessment=a, monthly_fen=0, reason="重病")
+    services.reduction_approve(actor=district.users["committee_admin"], reduction=r, note="同意免交")
+    _assess(district.member_a2, paid_through=M(2026, 1))  # not waived: 9 months late on TODAY
+    with acting_as(district.users["district_admin"]):
+        mine = selectors.member_dues(member=district.member_a1, year=2026, on=TODAY)
+        assert (mine.arrears, mine.arrears_level, mine.arrears_text) == (0, "", "")
+        rows = {r.member.pk: r for r in selectors.dues_roster(org=district.committee_a, year=2026, on=TODAY)}
+        assert rows[district.member_a1.pk].arrears == 0 and rows[district.member_a1.pk].level == ""
+        assert rows[district.member_a2.pk].arrears == 9
+        assert selectors.roster_totals(list(rows.values())).in_arrears == 1
+        # the waiver is of the current year: looking back at 2025 still shows no arrears today
+        assert selectors.member_dues(member=district.member_a1, year=2025, on=TODAY).arrears == 0
+
+
+def test_member_page_keeps_payments_collected_by_the_former_branch(district):
+    """After a move, the new branch sees every payment of its member (the scope check is on the member)."""
+    from dangjian.members.services import member_move
+    from dangjian.testing import make_user
+
+    _assess(district.member_a1, paid_through=M(2026, 6))
+    _pay(district.member_a1, months=3)  # collected by 支部A1
+    member_move(actor=SYSTEM, member=district.member_a1, to=district.branch_a2, on=TODAY)
+    _pay(district.member_a1, months=1)  # collected by 支部A2
+    worker_a2 = make_user("worker_a2", role="branch_worker", org=district.branch_a2)
+    with acting_as(worker_a2):
+        dues = selectors.member_dues(member=district.member_a1, year=2026, on=TODAY)
+        assert dues.months_paid == 4 and len(dues.payments) == 4
+        row = selectors.dues_roster(org=district.branch_a2, year=2026, on=TODAY)[0]
+        assert row.months_paid == 4
+
+
+def test_correcting_the_first_month_moves_paid_up_to_when_nothing_is_paid(district):
+    _assess(district.member_a1, first_month=1)
+    assert selectors.paid_up_to(district.member_a1) == M(2025, 12)
+    _assess(district.member_a1, first_month=5, correction=True, note="入党时间录入有误")
+    assert selectors.paid_up_to(district.member_a1) == M(2026, 4)
+    entry = AuditEntry.objects.filter(action="dues.assessment.corrected").get()
+    assert entry.changes["first_month"] == [1, 5] and entry.changes["paid_up_to"] == ["2025-12", "2026-04"]
+    with acting_as(district.users["branch_worker"]):  # months before May are not owed
+        assert selectors.member_dues(member=district.member_a1, year=2026, on=TODAY).arrears == 6
+    _assess(district.member_a1, first_month=3, correction=True, note="再次更正")
+    assert selectors.paid_up_to(district.member_a1) == M(2026, 2)

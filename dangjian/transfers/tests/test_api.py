@@ -96,3 +96,30 @@ def test_incoming_whole_unit_and_mobile_through_the_api(district):
     assert client_for(d.users["committee_admin"]).post(
         f"{BASE}/mobile", {"member": d.member_b1.pk, "left_on": "2026-01-01", "destination": "x", "contact": "y"},
         content_type=JSON).status_code == 404
+
+
+def test_accepting_an_incoming_letter_with_the_member_data(district):
+    import datetime as dt
+
+    from dangjian.testing import MemberDataFactory
+
+    d = district
+    receiver = client_for(make_user("committee_b", role="committee_admin", org=d.committee_b))
+    data = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in MemberDataFactory(name="赵六").items()
+            if v is not None}
+    r = receiver.post(f"{BASE}/incoming", {"to_org": d.branch_b1.pk, "person_name": "赵六",
+                                           "id_number": data["id_number"], "from_external": "外省",
+                                           "letter_number": "18", "valid_until": "2099-01-01"}, content_type=JSON)
+    tid = r.json()["id"]
+    r = receiver.post(f"{BASE}/{tid}/accept", {}, content_type=JSON)
+    assert r.status_code == 422 and r.json()["fields"]["member"]
+    r = receiver.post(f"{BASE}/{tid}/accept", {"member": data | {"education": "bogus"}}, content_type=JSON)
+    assert r.status_code == 422 and r.json()["fields"]["education"]
+    r = receiver.post(f"{BASE}/{tid}/accept", {"member": data | {"id_number": "110105199001011237"}},
+                      content_type=JSON)
+    assert r.status_code == 422 and r.json()["fields"]["id_number"]
+    assert Transfer.unscoped.get().status == "approved"
+    r = receiver.post(f"{BASE}/{tid}/accept", {"member": data}, content_type=JSON)
+    assert r.status_code == 200, r.content
+    t = Transfer.unscoped.select_related("member").get()
+    assert t.status == "accepted" and t.member.name == "赵六" and t.member.organization_id == d.branch_b1.pk

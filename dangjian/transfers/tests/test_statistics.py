@@ -66,3 +66,41 @@ def test_mobile_members_contact_report_and_lost_contact(district):
         assert [x.member_id for x in selectors.mobile_list()] == [d.member_a1.pk]
     with acting_as(d.users["member"]):
         assert [x.member_id for x in selectors.mobile_list()] == [d.member_a1.pk]
+
+
+def test_statistics_read_only_the_period_and_open_transfers(district):
+    """Finished transfers of other years are not read (nor counted); one still open from last year is."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    d = district
+    old = _within(d.member_a1, d.branch_b1, dt.date(2025, 3, 1))
+    services.transfer_accept(actor=SYSTEM, transfer=old, on=dt.date(2025, 3, 5))
+    services.transfer_withdraw(actor=SYSTEM, transfer=_within(d.member_a2, d.branch_b1, dt.date(2025, 5, 1)),
+                               on=dt.date(2025, 5, 2))
+    _within(d.member_b1, d.branch_a2, dt.date(2025, 12, 20))  # still pending in 2026
+    with acting_as(d.users["district_admin"]), CaptureQueriesContext(connection) as ctx:
+        s = selectors.transfer_statistics(org=d.root, start=YEAR[0], end=YEAR[1], on=TODAY)
+    assert (s.within, s.completed, s.pending) == (0, 0, 1)
+    sql = ctx.captured_queries[0]["sql"]
+    assert "submitted_on" in sql and sql.count("org_path") == 2  # one range (>= and <), not two stacked
+    with acting_as(d.users["district_admin"]):
+        last_year = selectors.transfer_statistics(org=d.root, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31),
+                                                  on=TODAY)
+    assert (last_year.within, last_year.completed, last_year.pending) == (3, 1, 1)
+
+
+def test_mobile_list_page_is_paginated(client, district, monkeypatch):
+    from django.urls import reverse
+
+    from dangjian.testing import PASSWORD
+    from dangjian.transfers import views
+
+    monkeypatch.setattr(views, "MOBILE_PAGE_SIZE", 2)
+    for _ in range(3):
+        services.mobile_register(actor=SYSTEM, member=make_member(district.branch_a1), left_on=TODAY,
+                                 destination="外省", contact="微信", on=TODAY)
+    assert client.login(username="worker_a1", password=PASSWORD)
+    first = client.get(reverse("transfers:mobile"))
+    assert len(first.context["rows"]) == 2 and "第 1/2 页" in first.content.decode()
+    assert len(client.get(reverse("transfers:mobile") + "?page=2").context["rows"]) == 1
