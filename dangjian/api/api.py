@@ -15,13 +15,13 @@ from django.utils.html import escape
 from ninja import NinjaAPI, Router
 from ninja.openapi.docs import DocsBase
 
-from dangjian.core.errors import NotFound
 from dangjian.bases.api import router as bases_router
+from dangjian.core.errors import NotFound
 from dangjian.dues.api import router as dues_router
 from dangjian.meetings.api import router as meetings_router
 from dangjian.members.api import router as members_router
-from dangjian.transfers.api import router as transfers_router
 from dangjian.orgs.api import router as orgs_router
+from dangjian.transfers.api import router as transfers_router
 
 from . import errors
 from .auth import API_AUTH
