@@ -72,8 +72,9 @@ class MemberQuery(PageQuery):
     sector: Sector | None = None
 
 
-class MemberIn(Input):
-    """Types only; which fields are required and every domain rule are `MemberForm`'s business."""
+class MemberFields(Input):
+    """A member's particulars, types only; which fields are required and every domain rule are `MemberForm`'s
+    business. Also the transfers API's incoming member (whose organisation is the transfer's)."""
 
     name: Text
     id_number: Text
@@ -86,13 +87,16 @@ class MemberIn(Input):
     work_unit: Text = ""
     post: Text = ""
     address: Text = ""
-    organization: Id
     status: Text
     joined_on: date
     confirmed_on: date | None = None
     standing: Text = Standing.NORMAL
     is_mobile: bool = False
     is_lost_contact: bool = False
+
+
+class MemberIn(MemberFields):
+    organization: Id
 
 
 class RevealIn(Input):

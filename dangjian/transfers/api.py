@@ -13,11 +13,10 @@ from pydantic import StringConstraints
 
 from dangjian.api.errors import invalid
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
-from dangjian.core import codes
 from dangjian.core.errors import NotFound, ValidationFailed
 from dangjian.core.permissions import require_somewhere
+from dangjian.members.api import MemberFields
 from dangjian.members.forms import MemberForm, form_errors
-from dangjian.members.models import Standing
 from dangjian.members.selectors import access_member
 from dangjian.orgs.models import Organization
 from dangjian.orgs.selectors import access_organization
@@ -116,27 +115,9 @@ class TransferIn(Input):
     reason: Text = ""
 
 
-class IncomingMemberIn(Input):
+class IncomingMemberIn(MemberFields):
     """The member's particulars when accepting a letter from outside the district (the page's 党员信息 form);
-    the organisation is the transfer's receiving one. Every rule is `MemberForm`'s business."""
-
-    name: Text
-    id_number: Text
-    gender: Text = ""
-    birth_date: date | None = None
-    ethnicity: Text = codes.HAN
-    phone: Text = ""
-    education: Text
-    occupation: Text
-    work_unit: Text = ""
-    post: Text = ""
-    address: Text = ""
-    status: Text
-    joined_on: date
-    confirmed_on: date | None = None
-    standing: Text = Standing.NORMAL
-    is_mobile: bool = False
-    is_lost_contact: bool = False
+    the organisation is the transfer's receiving one."""
 
 
 class ActionIn(Input):
