@@ -119,7 +119,7 @@ def _mask(channel: str, address: str) -> str:
     return address[:6] + "…"
 
 
-def _people(user_ids, member_ids) -> tuple[dict, dict]:
+def _people(user_ids, member_ids) -> tuple[dict, dict, dict]:
     """Accounts with their settings and bindings, and member records by id; a worker who is also a member
     is found by account too, so their phone reaches them with messages addressed to the account."""
     users = {u.pk: u for u in User.objects.filter(pk__in=user_ids).select_related("push_preference", "wechat_binding")}

@@ -8,7 +8,7 @@ rolled-back change never reaches anybody's phone.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -51,7 +51,6 @@ class Message:
     link: str = ""
     dedupe_key: str | None = None
     urgent: bool | None = None  # None: the kind's default
-    extra: dict = field(default_factory=dict)
 
 
 def notification_create(*, actor, messages: Iterable[Message]) -> int:
