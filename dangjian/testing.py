@@ -8,6 +8,7 @@ import itertools
 from dataclasses import dataclass
 
 import factory
+import pytest
 
 from dangjian.accounts.middleware import scope_for_user
 from dangjian.accounts.models import User
@@ -23,6 +24,21 @@ from dangjian.orgs.services import organization_create
 
 PASSWORD = "Test-pass-2026"  # noqa: S105  (test accounts only)
 _seq = itertools.count(1)
+
+
+def client_as(client, district, role: str):
+    """`client` signed in as the district's user for `role` (left signed out for "anonymous")."""
+    if role != "anonymous":
+        assert client.login(username=district.users[role].username, password=PASSWORD)
+    return client
+
+
+def scoping_params(cases, roles, *, expected: int = -1):
+    """The scoping tables' parameters: one (case, role, status) per role, from each case's tuple of statuses
+    (at index `expected`); cases are (label, url, relation, …)."""
+    for case in cases:
+        for role, status in zip(roles, case[expected], strict=True):
+            yield pytest.param(case, role, status, id=f"{case[0]}-{case[2] or '-'}-{role}")
 
 
 @contextlib.contextmanager

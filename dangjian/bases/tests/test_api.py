@@ -11,7 +11,6 @@ from ..models import Reservation
 from ..models import ReservationStatus as S
 from .conftest import book, local
 
-pytestmark = pytest.mark.urls("dangjian.bases.tests.api_urls")
 BASE = "/api/v1/bases"
 
 

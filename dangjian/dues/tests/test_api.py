@@ -11,7 +11,6 @@ from dangjian.dues import services
 from dangjian.dues.models import DuesPayment
 from dangjian.dues.rules import add_months, month_start
 
-pytestmark = pytest.mark.urls("dangjian.dues.tests.api_urls")
 JSON = "application/json"
 
 

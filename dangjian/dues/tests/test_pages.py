@@ -19,7 +19,7 @@ from dangjian.dues import services
 from dangjian.dues.models import DuesAccount, DuesAssessment, DuesPayment, DuesReduction
 from dangjian.dues.rules import add_months, month_start
 from dangjian.orgs.models import OrgKind
-from dangjian.testing import PASSWORD, make_member, make_org
+from dangjian.testing import PASSWORD, client_as, make_member, make_org, scoping_params
 
 ROLES = ("anonymous", "district_admin", "committee_admin", "branch_worker", "member",
          "system_admin", "security_admin", "audit_admin")
@@ -28,10 +28,6 @@ ORG = {"own": "branch_a1", "ancestor": "committee_a", "sibling": "branch_a2", "o
 MEMBER = {"own": "member_a1", "sibling": "member_a2", "other": "member_b1"}
 
 
-def _login(client, district, role):
-    if role != "anonymous":
-        assert client.login(username=district.users[role].username, password=PASSWORD)
-    return client
 
 
 def _setup(district):
@@ -103,17 +99,13 @@ GET_CASES = [
 ]
 
 
-def _params(cases, n_expected=3):
-    for case in cases:
-        for role, status in zip(ROLES, case[n_expected], strict=True):
-            yield pytest.param(case, role, status, id=f"{case[0]}-{case[2] or '-'}-{role}")
 
 
-@pytest.mark.parametrize("case, role, expected", list(_params(GET_CASES)))
+@pytest.mark.parametrize("case, role, expected", list(scoping_params(GET_CASES, ROLES, expected=3)))
 def test_get(client, district, case, role, expected):
     x = _setup(district)
     _, url, rel, _ = case
-    response = _login(client, district, role).get(url(district, rel, x))
+    response = client_as(client, district, role).get(url(district, rel, x))
     if response.streaming:  # the export: reading it to the end closes the file (the test client's wrapper)
         b"".join(response.streaming_content)
     assert response.status_code == expected
@@ -156,11 +148,11 @@ WRITE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, role, expected", list(_params(WRITE_CASES, 4)))
+@pytest.mark.parametrize("case, role, expected", list(scoping_params(WRITE_CASES, ROLES, expected=4)))
 def test_write(client, district, case, role, expected):
     x = _setup(district)
     _, url, rel, data, _ = case
-    client = _login(client, district, role)
+    client = client_as(client, district, role)
     before = state()
     response = client.post(url(district, rel, x), data(district, rel, x))
     assert response.status_code == expected
@@ -176,7 +168,7 @@ def test_write(client, district, case, role, expected):
 
 def test_paying_a_month_already_paid_shows_the_field_message(client, district):
     _setup(district)
-    _login(client, district, "branch_worker")
+    client_as(client, district, "branch_worker")
     url = reverse("dues:pay", args=[district.member_a1.pk])
     last = add_months(month_start(timezone.localdate()), -1)
     before = state()
@@ -191,7 +183,7 @@ def test_paying_a_month_already_paid_shows_the_field_message(client, district):
 @pytest.mark.parametrize("base, text", [("-100", "不能为负数"), ("abc", "应为金额"), ("99999999", "超过 100000.00 元"),
                                         ("1.234", "最多两位小数")])
 def test_bad_base_on_the_form(client, district, base, text):
-    _login(client, district, "branch_worker")
+    client_as(client, district, "branch_worker")
     before = state()
     response = client.post(reverse("dues:assess", args=[district.member_a1.pk]),
                            {"year": str(timezone.localdate().year), "category": "employed", "dues_base_fen": base})
@@ -203,7 +195,7 @@ def test_bad_base_on_the_form(client, district, base, text):
 
 def test_fixed_yearly_rule_is_shown_with_its_article(client, district):
     _setup(district)
-    _login(client, district, "branch_worker")
+    client_as(client, district, "branch_worker")
     response = client.post(reverse("dues:assess", args=[district.member_a1.pk]),
                            {"year": str(timezone.localdate().year), "category": "employed", "dues_base_fen": "8000"})
     body = response.content.decode()
@@ -212,7 +204,7 @@ def test_fixed_yearly_rule_is_shown_with_its_article(client, district):
 
 def test_member_page_shows_amounts_in_yuan(client, district):
     _setup(district)
-    _login(client, district, "member")
+    client_as(client, district, "member")
     body = client.get(reverse("dues:my")).content.decode()
     assert "45.00 元" in body and "540.00 元" not in body or "45.00 元" in body
     assert "已交至" in body and 'name="viewport"' in body
@@ -222,14 +214,14 @@ def test_arrears_warning_on_my_page(client, district):
     today = timezone.localdate()
     services.assessment_set(actor=SYSTEM, member=district.member_a1, year=today.year, category="student",
                             dues_base_fen=None, paid_through=add_months(month_start(today), -6), today=today)
-    _login(client, district, "member")
+    client_as(client, district, "member")
     body = client.get(reverse("dues:my")).content.decode()
     assert "已连续5个月未交纳党费" in body and "党章第九条" in body
 
 
 def test_public_notice_export_is_a_workbook_and_audited(client, district):
     _setup(district)
-    _login(client, district, "branch_worker")
+    client_as(client, district, "branch_worker")
     response = client.get(reverse("dues:public_notice_xlsx", args=[district.branch_a1.pk]))
     # Read to the end, which closes it; a second close() would fire request_finished and close the database
     # connection under the test's transaction (PostgreSQL).
@@ -320,7 +312,7 @@ def test_public_notice_export_refuses_rather_than_truncates(client, district, mo
         exports.public_notice_export(actor=district.users["committee_admin"], org=district.committee_a, year=2026,
                                      on=dt.date(2026, 11, 29), target=_io.BytesIO())
     assert "org" in e.value.fields and "分别导出" in e.value.fields["org"][0]
-    _login(client, district, "committee_admin")
+    client_as(client, district, "committee_admin")
     response = client.get(reverse("dues:public_notice_xlsx", args=[district.committee_a.pk]))
     assert response.status_code == 422 and "分别导出" in response.content.decode()
     assert not AuditEntry.objects.filter(action="dues.public_notice.exported").exists()

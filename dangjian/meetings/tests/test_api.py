@@ -12,7 +12,6 @@ from dangjian.meetings.models import Meeting, MeetingStatus
 
 from .test_compliance import held
 
-pytestmark = pytest.mark.urls("dangjian.meetings.tests.api_urls")
 BASE = "/api/v1/meetings"
 
 

@@ -24,7 +24,7 @@ from dangjian.notifications.models import (
     Reply,
 )
 from dangjian.notifications.services import Message, notification_create
-from dangjian.testing import PASSWORD, make_user
+from dangjian.testing import client_as, make_user, scoping_params
 
 ROLES = ("anonymous", "district_admin", "committee_admin", "branch_worker", "member",
          "system_admin", "security_admin", "audit_admin")
@@ -46,7 +46,7 @@ def world(district):
         with system_scope("test: greet"):
             notification_create(actor=SYSTEM, messages=[Message(
                 kind=BIRTHDAY, member=member, dedupe_key=f"bd-{rel}",
-                context={"姓名": member.name, "党龄": 5, "入党日期": "2021年7月1日", "党组织": "某支部", "寄语": ""})])
+                context={"姓名": member.name, "入党周年": 5, "入党日期": "2021年7月1日", "党组织": "某支部", "寄语": ""})])
         note = Notification.unscoped.get(dedupe_key=f"bd-{rel}")
         Reply.unscoped.create(notification=note, member=member, org_path=member.org_path, kind=BIRTHDAY,
                               body=f"{member.name}的留言")
@@ -90,23 +90,14 @@ GET_CASES = [
 ]
 
 
-def _params(cases):
-    for case in cases:
-        label, _, rel, expected = case
-        for role, status in zip(ROLES, expected, strict=True):
-            yield pytest.param(case, role, status, id=f"{label}-{rel or '-'}-{role}")
 
 
-def _client_for(client, district, role):
-    if role != "anonymous":
-        assert client.login(username=district.users[role].username, password=PASSWORD)
-    return client
 
 
-@pytest.mark.parametrize("case, role, expected", list(_params(GET_CASES)))
+@pytest.mark.parametrize("case, role, expected", list(scoping_params(GET_CASES, ROLES)))
 def test_get(client, world, case, role, expected):
     label, url, rel, _ = case
-    response = _client_for(client, world, role).get(url(world, rel))
+    response = client_as(client, world, role).get(url(world, rel))
     assert response.status_code == expected
     if label == "reply" and expected == 200:
         assert getattr(world, MEMBER[rel]).name + "的留言" in response.content.decode()
@@ -141,19 +132,15 @@ POST_CASES = [
 ]
 
 
-def _post_params():
-    for case in POST_CASES:
-        label, _, rel, _, expected = case
-        for role, status in zip(ROLES, expected, strict=True):
-            if status is not None:  # None: allowed (tested in test_views)
-                yield pytest.param(case, role, status, id=f"{label}-{rel or '-'}-{role}")
 
 
-@pytest.mark.parametrize("case, role, expected", list(_post_params()))
+# None: allowed (tested in test_views)
+@pytest.mark.parametrize("case, role, expected",
+                         [p for p in scoping_params(POST_CASES, ROLES) if p.values[2] is not None])
 def test_denied_write_changes_nothing(client, world, case, role, expected):
     _, url, rel, data, _ = case
     MessageTemplate.objects.create(kind=BIRTHDAY, title="{{姓名}}好", body="原模板")  # something reset could remove
-    client = _client_for(client, world, role)
+    client = client_as(client, world, role)
     before = state()
     response = client.post(url(world, rel), data)
     assert response.status_code == expected

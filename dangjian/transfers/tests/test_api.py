@@ -1,13 +1,11 @@
 """/api/v1/transfers: the one error shape, scope (404 outside), each side's view, nothing saved on a refusal."""
 
-import pytest
 from django.test import Client
 
 from dangjian.accounts.services import api_token_create
 from dangjian.testing import make_user
 from dangjian.transfers.models import Transfer
 
-pytestmark = pytest.mark.urls("dangjian.transfers.tests.api_urls")
 JSON = "application/json"
 BASE = "/api/v1/transfers"
 

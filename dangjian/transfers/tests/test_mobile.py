@@ -139,7 +139,6 @@ def test_ending_a_stint_on_the_page(client, district):
     assert AuditEntry.objects.filter(action="transfers.mobile.ended").count() == 1
 
 
-@pytest.mark.urls("dangjian.transfers.tests.api_urls")
 def test_ending_a_stint_through_the_api(district):
     from dangjian.testing import make_user
 

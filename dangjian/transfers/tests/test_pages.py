@@ -13,7 +13,7 @@ from dangjian.core.actors import SYSTEM
 from dangjian.core.scoping import system_scope
 from dangjian.members.models import Member, MembershipPeriod
 from dangjian.orgs.models import OrgKind
-from dangjian.testing import PASSWORD, make_member, make_org, make_user
+from dangjian.testing import PASSWORD, client_as, make_member, make_org, make_user, scoping_params
 from dangjian.transfers import services
 from dangjian.transfers.models import Transfer, TransferEvent
 
@@ -69,23 +69,14 @@ GET_CASES = [
 ]
 
 
-def _params(cases):
-    for case in cases:
-        label, rel, expected = case[0], case[2], case[-1]
-        for role, status in zip(ROLES, expected, strict=True):
-            yield pytest.param(case, role, status, id=f"{label}-{rel or '-'}-{role}")
 
 
-def _login(client, d, role):
-    if role != "anonymous":
-        assert client.login(username=d.users[role].username, password=PASSWORD)
-    return client
 
 
-@pytest.mark.parametrize("case, role, expected", list(_params(GET_CASES)))
+@pytest.mark.parametrize("case, role, expected", list(scoping_params(GET_CASES, ROLES)))
 def test_get(client, world, case, role, expected):
     _, url, rel, _ = case
-    response = _login(client, world, role).get(url(world, rel))
+    response = client_as(client, world, role).get(url(world, rel))
     assert response.status_code == expected
     if expected == 200 and rel and "html" in response["Content-Type"]:
         assert world.transfers[rel].person_name in response.content.decode()
@@ -109,10 +100,10 @@ WRITE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, role, expected", list(_params(WRITE_CASES)))
+@pytest.mark.parametrize("case, role, expected", list(scoping_params(WRITE_CASES, ROLES)))
 def test_write(client, world, case, role, expected):
     _, url, rel, data, _ = case
-    c = _login(client, world, role)
+    c = client_as(client, world, role)
     before = state()
     response = c.post(url(world, rel), data)
     assert response.status_code == expected, response.content.decode()[:500]
@@ -151,6 +142,7 @@ def test_the_member_starts_and_follows_their_transfer(client, district):
     assert client.post(reverse("transfers:act", args=[t.pk, "submit"])).status_code == 302
     page = client.get(reverse("transfers:my")).content.decode()
     assert "甲街道党工委（待审批）" in page and "转往第一中学党支部" in page
+    assert "：已提交" in page and "submitted" not in page  # the timeline speaks Chinese
     assert 'name="viewport"' in page
 
 

@@ -36,7 +36,6 @@ def test_mobile_contact_phone_is_masked_on_the_page(district):
     assert "微信同号 138****5678" in page and PHONE not in page
 
 
-@pytest.mark.urls("dangjian.transfers.tests.api_urls")
 def test_mobile_contact_phone_is_masked_in_the_api(district):
     worker = client_for(district.users["branch_worker"])
     r = worker.post(f"{BASE}/mobile", {"member": district.member_a1.pk, "left_on": "2026-01-01",
@@ -69,7 +68,6 @@ def test_receiver_does_not_read_the_return_reason_before_acceptance(district, ap
     assert "档案材料不全" not in _page(b_admin, url)
 
 
-@pytest.mark.urls("dangjian.transfers.tests.api_urls")
 def test_receiver_does_not_read_the_reason_in_the_api(district, approved, b_admin):
     receiver, sender = client_for(b_admin), client_for(district.users["committee_admin"])
     seen = receiver.get(f"{BASE}/{approved.pk}").json()
@@ -141,7 +139,6 @@ def test_mobile_contact_revealed_on_the_page(district):
     assert PHONE not in c.get(reverse("transfers:mobile")).content.decode()
 
 
-@pytest.mark.urls("dangjian.transfers.tests.api_urls")
 def test_mobile_contact_revealed_in_the_api(district):
     mobile = services.mobile_register(actor=district.users["branch_worker"], member=district.member_a1,
                                       left_on=TODAY, destination="深圳", contact=PHONE, on=TODAY)

@@ -18,7 +18,7 @@ from dangjian.audit.models import AuditEntry
 from dangjian.core.scoping import system_scope
 from dangjian.members.models import Member
 from dangjian.orgs.models import CommitteeMember, Organization
-from dangjian.testing import PASSWORD, MemberDataFactory
+from dangjian.testing import MemberDataFactory, client_as, scoping_params
 
 ROLES = ("anonymous", "district_admin", "committee_admin", "branch_worker", "member",
          "system_admin", "security_admin", "audit_admin")
@@ -70,23 +70,14 @@ GET_CASES = [
 ]
 
 
-def _params(cases):
-    for case in cases:
-        label, _, rel, expected = case
-        for role, status in zip(ROLES, expected, strict=True):
-            yield pytest.param(case, role, status, id=f"{label}-{rel or '-'}-{role}")
 
 
-def _client_for(client, district, role):
-    if role != "anonymous":
-        assert client.login(username=district.users[role].username, password=PASSWORD)
-    return client
 
 
-@pytest.mark.parametrize("case, role, expected", list(_params(GET_CASES)))
+@pytest.mark.parametrize("case, role, expected", list(scoping_params(GET_CASES, ROLES)))
 def test_get(client, district, case, role, expected):
     _, url, rel, _ = case
-    response = _client_for(client, district, role).get(url(district, rel))
+    response = client_as(client, district, role).get(url(district, rel))
     assert response.status_code == expected
     if expected == 200 and role != "anonymous" and rel in ("own", "sibling", "other", "ancestor"):
         # a visible object's page names it; a hidden one's 404 never does
@@ -154,7 +145,7 @@ WRITE_CASES = [
 ])
 def test_write(client, district, case, role, expected):
     _, url, rel, data, _ = case
-    client = _client_for(client, district, role)
+    client = client_as(client, district, role)
     before = state()
     response = client.post(url(district, rel), data(district, rel))
     assert response.status_code == expected
@@ -172,7 +163,7 @@ def test_write(client, district, case, role, expected):
     ("anonymous", "own", LOGIN),
 ])
 def test_reveal(client, district, role, rel, expected):
-    client = _client_for(client, district, role)
+    client = client_as(client, district, role)
     member = getattr(district, MEMBER[rel])
     before = AuditEntry.objects.filter(action="members.member.revealed", success=True).count()
     response = client.post(reverse("members:reveal", args=[member.pk]), {"field": "id_number"})
