@@ -36,7 +36,7 @@ class MonthField(forms.CharField):
 class YuanField(forms.CharField):
     """An amount in 元 → integer 分 (never a float)."""
 
-    def __init__(self, *args, allow_negative: bool = False, **kwargs):
+    def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 20)
         super().__init__(*args, **kwargs)
         self.validators = []  # the length limit is checked on the text in to_python; the value is an int

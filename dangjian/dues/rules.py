@@ -22,14 +22,10 @@ from django.db import models
 from dangjian.core.errors import RuleViolation, ValidationFailed
 
 ART_RATES = "中组发〔2008〕3号 第一、二、三条"
-ART_BASE = "中组发〔2008〕3号 第一条"
 ART_FIXED_YEARLY = "中组发〔2008〕3号；《旗帜》2021年第10期"
 ART_BACKPAY = "《旗帜》2021年第10期：特殊情况经党支部同意可补交，补交时间一般不超过6个月"
 ART_PREPAY = "2013年中组部答问：预交须经党支部同意"
 ART_QUARTERLY = "《旗帜》2021年第10期：特殊情况经党支部同意可按季度交纳"
-ART_HARDSHIP = "中组发〔2008〕3号：经党支部研究、报上一级党委批准，可少交或免交"
-ART_SELF_DEPARTURE = "党章 第九条"
-ART_CENTRE = "中组发〔2008〕3号：一次性自愿多交1000元以上的全部上缴中央"
 
 
 class Category(models.TextChoices):

@@ -23,7 +23,3 @@ def check(action: str, status: str) -> str:
     if status != t["from"]:
         raise Conflict(f"该申请当前状态为“{ReductionStatus(status).label}”，不能再{'批准' if action == 'approve' else '驳回'}。")
     return t["to"]
-
-
-def allowed(status: str) -> list[str]:
-    return [a for a, t in TRANSITIONS.items() if t["from"] == status]

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from dangjian.orgs.models import Organization
 
-from .models import Grade, MeetingKind, MeetingStatus, ThemeDayRule
+from .models import Grade, MeetingKind, ThemeDayRule
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -228,4 +228,3 @@ class AppraisalForm(forms.Form):
         return out
 
 
-STATUS_CHOICES = MeetingStatus.choices

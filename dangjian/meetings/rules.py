@@ -51,7 +51,6 @@ FREQUENCY_ARTICLES = {
     "party_lecture": "地方通行做法（可在设置中调整）",
 }
 PERIOD_LABELS = {"month": "每月", "quarter": "每季度", "year": "每年"}
-INACTIVE_ARTICLE = "《中国共产党章程》第九条"
 APPRAISAL_ARTICLE = "民主评议党员（优秀一般不超过参评党员的三分之一）"
 
 

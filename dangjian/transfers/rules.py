@@ -10,10 +10,8 @@ from django.conf import settings
 
 from dangjian.orgs.models import OrgKind
 
-ART_REGULATION = "《中国共产党党员教育管理工作条例》第二十五条"
 ART_LETTER = "组通字〔2006〕45号：介绍信有效期一般为30天，最长不超过3个月"
 ART_TEMPORARY = "党员证明信：外出6个月以内的临时组织关系"
-ART_RESPONSIBLE = "《中国共产党党员教育管理工作条例》第二十五条：接收前由原党组织负责管理"
 
 DEFAULTS: dict = {
     # 介绍信 validity in days (DOMAIN-RULES §4.3 【V3】: generally 30 days, at most 3 months).
