@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
-from dangjian.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dangjian.core.errors import NotFound, ValidationFailed
 from dangjian.core.permissions import load_one, require_somewhere
 from dangjian.orgs.selectors import access_organization
 
@@ -180,14 +180,10 @@ def _site_data(data: dict) -> dict:
     return data
 
 
-def _worker(request):
-    if not request.user.capability_paths("member.view"):
-        raise PermissionDenied()
-
 
 @router.get("/sites", response={200: Page[SiteOut], **ERRORS}, summary="本范围内的党建阵地")
 def site_list(request, q: Query[SiteQuery]):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     return paginate(selectors.site_list(kind=q.kind or ""), q)
 
 
@@ -251,7 +247,7 @@ def book(request, id: Id, payload: BookingIn):
 
 @router.get("/reservations", response={200: Page[ReservationOut], **ERRORS}, summary="本范围内的预约")
 def reservation_list(request, q: Query[ReservationQuery]):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     site = selectors.access_site(actor=request.user, site_id=q.site) if q.site else None
     return paginate(selectors.reservation_list(site=site, status=q.status or ""), q)
 
@@ -306,7 +302,7 @@ def to_meeting(request, id: Id):
 
 @router.get("/statistics", response={200: dict, **ERRORS}, summary="基地使用统计")
 def statistics(request, q: Query[UsageQuery]):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     if q.last < q.first:
         raise ValidationFailed("日期范围有误", fields={"last": ["结束日期：不能早于开始日期"]})
     try:

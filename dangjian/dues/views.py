@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from dangjian.core.errors import NotFound, PermissionDenied
 from dangjian.core.forms import submit
-from dangjian.core.permissions import can, require
+from dangjian.core.permissions import can, require, require_somewhere
 from dangjian.members.selectors import access_member
 from dangjian.orgs.models import Organization
 from dangjian.orgs.selectors import access_organization
@@ -156,8 +156,7 @@ def reduction_request(request, assessment_id: int):
 
 @login_required
 def reductions(request):
-    if not request.user.capability_paths("member.view"):
-        raise PermissionDenied()
+    require_somewhere(request.user, "member.view")
     pending = list(selectors.reductions_to_decide(actor=request.user)[:200])
     recent = list(selectors.reduction_list()[:50])
     return render(request, "dues/reductions.html", {"pending": pending, "recent": recent})

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
-from dangjian.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dangjian.core.errors import NotFound, ValidationFailed
 from dangjian.core.permissions import require_somewhere
 from dangjian.orgs.selectors import access_organization
 
@@ -165,8 +165,7 @@ def _record(meeting):
 
 @router.get("", response={200: Page[MeetingOut], **ERRORS}, summary="会议列表")
 def meeting_list(request, filters: Query[MeetingQuery]):
-    if not request.user.capability_paths("member.view"):
-        raise PermissionDenied()
+    require_somewhere(request.user, "member.view")
     org = _org(request, filters.org) if filters.org else None
     f = selectors.MeetingFilters(org=org, status=filters.status or "", kind=filters.kind or "")
     return paginate(selectors.meeting_list(filters=f), filters)
@@ -187,8 +186,7 @@ def my_confirm(request, id: Id):
 
 @router.get("/compliance", response={200: dict, **ERRORS}, summary="组织生活落实情况（红黄绿）")
 def compliance(request, q: Query[PeriodQuery]):
-    if not request.user.capability_paths("member.view"):
-        raise PermissionDenied()
+    require_somewhere(request.user, "member.view")
     if q.end < q.start:
         raise ValidationFailed("日期范围有误", fields={"end": ["截止日期：不能早于起始日期"]})
     org = _org(request, q.org)
@@ -209,8 +207,7 @@ def compliance(request, q: Query[PeriodQuery]):
 
 @router.get("/statistics", response={200: dict, **ERRORS}, summary="组织生活统计")
 def statistics(request, q: Query[PeriodQuery]):
-    if not request.user.capability_paths("member.view"):
-        raise PermissionDenied()
+    require_somewhere(request.user, "member.view")
     org = _org(request, q.org)
     s = selectors.meeting_statistics(org=org, start=q.start, end=q.end)
     r = selectors.review_summary(org=org, start=q.start, end=q.end)

@@ -43,10 +43,6 @@ from .workflow import meeting_actions
 PAGE_SIZE = 30
 
 
-def _worker(request):
-    if not request.user.capability_paths("member.view"):
-        raise PermissionDenied()
-
 
 def _orgs(user, capability="member.manage"):
     return organization_list().filter(subtree_q("path", user.capability_paths(capability)))
@@ -79,7 +75,7 @@ def _default_org(request, chosen):
 
 @login_required
 def meeting_list(request):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     org = _org_param(request)
     g = request.GET
     filters = selectors.MeetingFilters(org=org, status=g.get("status", "") if g.get("status") in MeetingStatus.values
@@ -257,7 +253,7 @@ def attachment_download(request, attachment_id: int):
 
 @login_required
 def compliance(request):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     form, p = _period(request)
     org = _default_org(request, p["org"])
     table = selectors.compliance_table(org=org, start=p["start"], end=p["end"], today=timezone.localdate())
@@ -269,7 +265,7 @@ def compliance(request):
 
 @login_required
 def statistics(request):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     form, p = _period(request)
     org = _default_org(request, p["org"])
     stats = selectors.meeting_statistics(org=org, start=p["start"], end=p["end"])
@@ -283,7 +279,7 @@ def statistics(request):
 @login_required
 def review(request):
     """The review screen: choose an organisation below one's own and a period; opening it is a batch."""
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     orgs = organization_list().filter(subtree_q("path", request.user.capability_paths("member.view"))) \
         .exclude(path__in=request.user.capability_paths("member.view"))
     form = ReviewForm(request.POST or None, organizations=orgs)
@@ -300,7 +296,7 @@ def review(request):
 
 @login_required
 def review_batch(request, batch_id: int):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     batch = selectors.access_review_batch(actor=request.user, batch_id=batch_id)
     return render(request, "meetings/review_batch.html", {
         "batch": batch, "meetings": list(selectors.review_batch_meetings(batch=batch))})
@@ -310,7 +306,7 @@ def review_batch(request, batch_id: int):
 
 @login_required
 def spot_checks(request):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     status = request.GET.get("status", "")
     rows = list(selectors.spot_check_list(status=status if status in SpotCheckStatus.values else "")[:200])
     manage = request.user.capability_paths("member.manage")
@@ -328,7 +324,7 @@ def spot_checks(request):
 
 @login_required
 def spot_check_detail(request, check_id: int):
-    _worker(request)
+    require_somewhere(request.user, "member.view")
     check = selectors.access_spot_check(actor=request.user, check_id=check_id)
     form = FollowUpForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") in ("close", "reopen"):
