@@ -141,7 +141,9 @@ def my_meetings(*, actor):
     member = _member_of(actor)
     if member is None:
         raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。")
+    kinds = Prefetch("meeting__kind_rows", queryset=MeetingKindRow.unscoped.order_by("id"))  # as _kinds_prefetch
     return (Attendance.objects.filter(member_id=member.pk).select_related("meeting", "meeting__organization")
+            .prefetch_related(kinds)
             .exclude(meeting__status=MeetingStatus.PLANNED).order_by("-meeting__starts_at", "-id"))
 
 
