@@ -4,7 +4,6 @@ below this one in the dependency order (orgs cannot import notifications, so its
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from django.db import transaction
@@ -12,6 +11,7 @@ from django.db import transaction
 from dangjian.audit.services import log_action
 from dangjian.core.actors import SYSTEM
 from dangjian.members.models import Member, MemberStatus, Standing
+from dangjian.members.selectors import political_birthday_days
 from dangjian.orgs.models import Organization
 from dangjian.orgs.rules import term_warning_horizon, term_warnings
 from dangjian.orgs.selectors import committee_seats_in_scope
@@ -23,19 +23,11 @@ from .services import Message, notification_create
 BATCH = 2000
 
 
-def birthday_month_days(on: dt.date) -> list[int]:
-    """joined_month_day values greeted on `on`: 29 February members on 28 February of common years."""
-    days = [on.month * 100 + on.day]
-    if on.month == 2 and on.day == 28 and not calendar.isleap(on.year):
-        days.append(229)
-    return days
-
-
 def political_birthdays_push(*, on: dt.date) -> int:
     """Greet every member whose 入党 anniversary is `on`. Exactly once per member and year: the dedupe key
     makes a second run, or a run restarted after a crash halfway, create only what is still missing.
     Returns how many greetings were new."""
-    members = (Member.objects.filter(joined_month_day__in=birthday_month_days(on), joined_on__lt=dt.date(on.year, 1, 1),
+    members = (Member.objects.filter(joined_month_day__in=political_birthday_days(on), joined_on__lt=dt.date(on.year, 1, 1),
                                      standing=Standing.NORMAL,
                                      status__in=[MemberStatus.FULL, MemberStatus.PROBATIONARY])
                .only("pk", "name", "user_id", "org_path", "organization_id", "joined_on").order_by("pk"))
@@ -62,7 +54,7 @@ def _greetings(members: list[Member], on: dt.date) -> list[Message]:
             member=m,
             context={
                 "姓名": m.name,
-                "党龄": on.year - m.joined_on.year,
+                "入党周年": on.year - m.joined_on.year,
                 "入党日期": f"{m.joined_on.year}年{m.joined_on.month}月{m.joined_on.day}日",
                 "党组织": names[m.organization_id],
                 "寄语": words[m.org_path],

@@ -21,8 +21,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dangjian.accounts.roles import CAPABILITIES
-from dangjian.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from dangjian.core.forms import submit
+from dangjian.core.errors import NotFound, PermissionDenied, ValidationFailed
+from dangjian.core.forms import apply_domain_error, submit
 from dangjian.core.permissions import load_one, require, require_somewhere
 from dangjian.orgs.selectors import access_organization, organization_children
 
@@ -48,7 +48,7 @@ OUTCOME_LABELS = {"sent": "已送出", "retry": "稍后重试", "give_up": "放�
 # Values the template editor's preview fills in; a variable not listed shows its description.
 SAMPLES = {
     "姓名": "张三",
-    "党龄": "25",
+    "入党周年": "25",
     "入党日期": "2001年7月1日",
     "党组织": "甲社区党支部",
     "寄语": "不忘初心，牢记使命。",
@@ -56,7 +56,7 @@ SAMPLES = {
     "留言": "感谢党组织的关怀！",
     "条数": "3",
     "列表": "· 张三同志，祝您政治生日快乐\n· 关于召开支部党员大会的通知\n· 甲社区党支部任期即将届满",
-    "届满日期": "2027年3月31日",
+    "届满日期": "2027-03-31",
     "情况": "即将届满",
     "依据": "《中国共产党基层组织选举工作条例》第五条",
 }
@@ -288,16 +288,6 @@ def _preview(kind, title: str, body: str) -> dict | None:
     return {"title": kinds.render(title, sample), "body": kinds.render(body, sample)}
 
 
-def _show_error(form, error: DomainError) -> None:
-    """The template checker's messages name variables after a colon (可用变量：…), so they go on the form
-    whole, not through core.forms.apply_domain_error (which drops what precedes the first colon)."""
-    for name, msgs in error.fields.items():
-        for m in msgs:
-            form.add_error(name if name in form.fields else None, m)
-    if not error.fields:
-        form.add_error(None, error.message)
-
-
 @login_required
 def template_edit(request, kind_code: str):
     require_somewhere(request.user, "notification.template")
@@ -317,7 +307,7 @@ def template_edit(request, kind_code: str):
                 messages.success(request, f"已保存“{kind.label}”的模板，之后发出的消息使用新的措辞。")
                 return redirect("notifications:templates")
         except ValidationFailed as error:
-            _show_error(form, error)
+            apply_domain_error(form, error)
     if request.method == "POST":
         title, body = request.POST.get("title", ""), request.POST.get("body", "")
     else:

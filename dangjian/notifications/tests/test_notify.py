@@ -32,7 +32,7 @@ def joined(org, day: dt.date, **kw):
 
 
 def greet(member, key="k1", **context):
-    ctx = {"姓名": member.name, "党龄": 10, "入党日期": "2016年7月1日", "党组织": "甲社区党支部", "寄语": ""}
+    ctx = {"姓名": member.name, "入党周年": 10, "入党日期": "2016年7月1日", "党组织": "甲社区党支部", "寄语": ""}
     ctx.update(context)
     return Message(kind=BIRTHDAY, member=member, context=ctx, dedupe_key=key)
 
@@ -80,7 +80,7 @@ def test_a_worker_message_needs_the_organisation_it_is_about(district):
 
 def test_the_words_are_filled_from_the_context(district):
     with system_scope("test"):
-        notification_create(actor=SYSTEM, messages=[greet(district.member_a1, 党龄=25, 寄语="不忘初心。")])
+        notification_create(actor=SYSTEM, messages=[greet(district.member_a1, 入党周年=25, 寄语="不忘初心。")])
     note = Notification.unscoped.get()
     assert note.title == f"{district.member_a1.name}同志，祝您政治生日快乐"
     assert "入党25周年" in note.body and note.body.endswith("不忘初心。")
@@ -114,14 +114,14 @@ def test_a_new_wording_applies_to_the_next_message_and_is_audited(district):
     admin = district.users["district_admin"]
     with acting_as(admin):
         services.template_update(actor=admin, kind_code=BIRTHDAY, title="{{姓名}}：政治生日快乐",
-                                 body="{{党组织}}祝您入党{{党龄}}周年快乐")
+                                 body="{{党组织}}祝您入党{{入党周年}}周年快乐")
     with system_scope("test"):
-        notification_create(actor=SYSTEM, messages=[greet(district.member_a1, 党龄=7)])
+        notification_create(actor=SYSTEM, messages=[greet(district.member_a1, 入党周年=7)])
     note = Notification.unscoped.get()
     assert note.title == f"{district.member_a1.name}：政治生日快乐"
     assert note.body == "甲社区党支部祝您入党7周年快乐"
     entry = AuditEntry.objects.get(action="notifications.template.updated")
-    assert entry.changes["body"][1] == "{{党组织}}祝您入党{{党龄}}周年快乐"
+    assert entry.changes["body"][1] == "{{党组织}}祝您入党{{入党周年}}周年快乐"
     with acting_as(admin):
         services.template_reset(actor=admin, kind_code=BIRTHDAY)
     assert not MessageTemplate.objects.exists()

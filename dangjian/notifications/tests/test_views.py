@@ -39,7 +39,7 @@ def login(client, user):
 
 
 def greet(member, key, **context):
-    ctx = {"姓名": member.name, "党龄": 10, "入党日期": "2016年7月1日", "党组织": "甲社区党支部", "寄语": ""}
+    ctx = {"姓名": member.name, "入党周年": 10, "入党日期": "2016年7月1日", "党组织": "甲社区党支部", "寄语": ""}
     ctx.update(context)
     return Message(kind=BIRTHDAY, member=member, context=ctx, dedupe_key=key, link="/my/")
 
@@ -101,7 +101,7 @@ def test_reading_marks_read_and_lowers_the_badge(client, district):
 
 
 def test_read_all(client, district):
-    send(greet(district.member_a1, "one"), greet(district.member_a1, "two", 党龄=11), greet(district.member_a2, "li"))
+    send(greet(district.member_a1, "one"), greet(district.member_a1, "two", 入党周年=11), greet(district.member_a2, "li"))
     login(client, district.users["member"])
     response = client.post(reverse("notifications:read_all"), follow=True)
     assert "已将 2 条消息标为已读" in response.content.decode()
@@ -110,7 +110,7 @@ def test_read_all(client, district):
 
 
 def test_inbox_pages_by_keyset(client, district):
-    send(*[greet(district.member_a1, f"k{i}", 党龄=i) for i in range(25)])
+    send(*[greet(district.member_a1, f"k{i}", 入党周年=i) for i in range(25)])
     login(client, district.users["member"])
     first = client.get(reverse("notifications:inbox"))
     assert len(first.context["rows"]) == 20 and first.context["next_key"]
@@ -288,7 +288,7 @@ def test_a_template_with_an_unknown_variable_is_refused_when_saved(client, distr
     response = client.post(url, {"title": "{{姓名}}同志，{{职务}}好", "body": "{{姓名}}"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert "标题：未知变量 {{职务}}。可用变量：{{姓名}}、{{党龄}}、{{入党日期}}、{{党组织}}、{{寄语}}。" in page
+    assert "标题：未知变量 {{职务}}。可用变量：{{姓名}}、{{入党周年}}、{{入党日期}}、{{党组织}}、{{寄语}}。" in page
     assert not MessageTemplate.objects.exists() and audits("notifications.template.updated") == 0
 
 
@@ -298,7 +298,7 @@ def test_a_good_edit_changes_the_next_message_and_reset_restores_the_default(cli
     page = client.get(url).content.decode()
     assert "{{入党日期}}" in page and "入党日期，如 2001年7月1日" in page  # the variables beside the editor
     assert "张三同志，祝您政治生日快乐" in page  # the preview from sample values
-    response = client.post(url, {"title": "{{姓名}}：政治生日快乐", "body": "{{党组织}}祝您入党{{党龄}}周年快乐。"})
+    response = client.post(url, {"title": "{{姓名}}：政治生日快乐", "body": "{{党组织}}祝您入党{{入党周年}}周年快乐。"})
     assert response.status_code == 302 and audits("notifications.template.updated") == 1
     send(greet(district.member_a1, "after"))
     assert Notification.unscoped.get(dedupe_key="after").title == "张三：政治生日快乐"
@@ -414,7 +414,7 @@ def _queries(client, url) -> int:
 
 def _grow(district, n, start):
     members = [district.member_a1] + [make_member(district.branch_a1) for _ in range(2)]
-    send(*[greet(m, f"g{start + i}-{m.pk}", 党龄=start + i) for i in range(n) for m in members])
+    send(*[greet(m, f"g{start + i}-{m.pk}", 入党周年=start + i) for i in range(n) for m in members])
     for i, n_ in enumerate(Notification.unscoped.filter(member__in=members, replies__isnull=True)):
         Reply.unscoped.create(notification=n_, member=n_.member, org_path=n_.org_path, kind=n_.kind,
                               body=f"留言{start}-{i}")
@@ -441,7 +441,7 @@ def test_list_pages_keep_their_query_count(client, district, role, url):
 def test_inbox_query_budget(client, district, django_assert_max_num_queries):
     login(client, district.users["member"])
     client.get(reverse("notifications:inbox"))
-    send(*[greet(district.member_a1, f"k{i}", 党龄=i) for i in range(30)])
+    send(*[greet(district.member_a1, f"k{i}", 入党周年=i) for i in range(30)])
     # session, user, grants, member (scope), the page, the unread badge
     with django_assert_max_num_queries(8) as captured:
         response = client.get(reverse("notifications:inbox"))

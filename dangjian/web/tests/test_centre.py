@@ -27,7 +27,7 @@ def login(client, user):
 
 def greet(member, key):
     return Message(kind=notices.POLITICAL_BIRTHDAY.code, member=member, dedupe_key=key,
-                   context={"姓名": member.name, "党龄": 5, "入党日期": "2021年7月1日", "党组织": "甲社区党支部", "寄语": ""})
+                   context={"姓名": member.name, "入党周年": 5, "入党日期": "2021年7月1日", "党组织": "甲社区党支部", "寄语": ""})
 
 
 def test_a_member_is_sent_from_the_workbench_to_the_centre(client, district):

@@ -44,7 +44,7 @@ def live_district(transactional_db):
     with system_scope("test: a greeting to read"):
         notification_create(actor=SYSTEM, messages=[Message(
             kind=notices.POLITICAL_BIRTHDAY.code, member=member, dedupe_key="bd",
-            context={"姓名": member.name, "党龄": 25, "入党日期": "2001年7月1日", "党组织": "甲社区党支部",
+            context={"姓名": member.name, "入党周年": 25, "入党日期": "2001年7月1日", "党组织": "甲社区党支部",
                      "寄语": "不忘初心，牢记使命。"})])
     return district
 
