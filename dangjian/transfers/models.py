@@ -184,8 +184,8 @@ class TransferEvent(models.Model):
 
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=24)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, blank=True, choices=TransferStatus.choices)
+    to_status = models.CharField(max_length=16, choices=TransferStatus.choices)
     on = models.DateField("日期")
     at = models.DateTimeField(auto_now_add=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

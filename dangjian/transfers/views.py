@@ -244,7 +244,7 @@ def my_transfers_view(request):
     for t in rows:
         t.holder = selectors.holder(t)
         t.timeline = sorted(t.events.all(), key=lambda e: (e.at, e.pk))
-    return render(request, "transfers/my.html", {"rows": rows, "member": member, "labels": LABELS,
+    return render(request, "transfers/my.html", {"rows": rows, "member": member,
                                                  "open": any(t.status not in ("closed", "withdrawn") for t in rows)})
 
 
