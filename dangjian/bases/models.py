@@ -195,6 +195,7 @@ class Reservation(ScopedModel):
 
     class ScopeMeta:
         path = "org_path"
+        copied_paths = ("site_path",)  # the base's side: rewritten when its managing organisation moves
 
     def __str__(self):
         return f"{self.branch.name} {self.slot}"

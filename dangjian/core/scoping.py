@@ -152,7 +152,9 @@ class ScopedModel(models.Model):
     """Base of every model whose rows belong to an organisation.
 
     Subclasses declare `class ScopeMeta: path = "org_path"` (the field holding the organisation path)
-    and optionally `member = "member_id"` (the rows a member may see of their own).
+    and optionally `member = "member_id"` (the rows a member may see of their own) and `copied_paths =
+    ("site_path",)` (other columns holding a copy of some organisation's path, which a move of that
+    organisation must rewrite as well).
     """
 
     objects = ScopedManager()

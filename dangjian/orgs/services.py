@@ -130,13 +130,13 @@ def organization_update(*, actor, org: Organization, **fields) -> Organization:
 
 
 def _path_denormalised_models() -> list[tuple[type, str]]:
-    """Every scoped model that stores a copy of its organisation's path in a local column."""
+    """Every (scoped model, local column) holding a copy of an organisation's path: the scope's own path
+    column and any `ScopeMeta.copied_paths`."""
     found = []
     for model in apps.get_models():
         if issubclass(model, ScopedModel) and model is not Organization:
-            field = model.ScopeMeta.path
-            if "__" not in field:
-                found.append((model, field))
+            fields = (model.ScopeMeta.path, *getattr(model.ScopeMeta, "copied_paths", ()))
+            found += [(model, field) for field in fields if "__" not in field]
     return found
 
 

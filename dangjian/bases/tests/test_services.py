@@ -486,3 +486,24 @@ def test_the_job_expiring_a_queue_does_not_load_each_entrys_branch_and_slot(base
     assert len([q for q in selects if 'FROM "bases_slot" WHERE "bases_slot"."id" =' in q]) == 1  # the lock
     labels = AuditEntry.objects.filter(action="bases.reservation.expired").values_list("target_label", flat=True)
     assert sorted(labels) == sorted(f"候补党支部{i} {bases.slot}" for i in range(4))
+
+
+def test_a_bases_bookings_follow_its_managing_organisation_when_it_moves(bases):
+    """The reservation keeps a copy of the base's path (site_path): a move of the managing organisation
+    rewrites it like every other path copy, so the base's side keeps seeing its bookings."""
+    from dangjian.core.actors import SYSTEM
+    from dangjian.orgs.services import organization_move
+    from dangjian.testing import acting_as
+
+    from ..selectors import reservations_visible
+
+    d = bases.district
+    site = make_site(d.branch_a2)
+    r = book(bases, make_slot(site, timezone.localdate() + dt.timedelta(days=4)), d.branch_a1, bases.worker_a1)
+    old_path = d.branch_a2.path
+    with system_scope("test"):
+        moved = organization_move(actor=SYSTEM, org=d.branch_a2, new_parent=d.committee_b)
+    r.refresh_from_db()
+    assert r.site_path == moved.path != old_path
+    with acting_as(bases.worker_a2):
+        assert list(reservations_visible().values_list("pk", flat=True)) == [r.pk]
