@@ -13,7 +13,7 @@ from dangjian.core import codes
 from dangjian.core.validators import normalize_phone, parse_id_number
 from dangjian.orgs.models import Organization
 
-from .models import MemberStatus, Standing
+from .models import DisciplineKind, MemberStatus, Standing
 
 MIN_AGE = 18  # 党章 第一条；发展党员工作细则 第五条
 
@@ -105,6 +105,34 @@ class MemberForm(forms.Form):
                 if not data.get(name):
                     data.pop(name, None)
         return data
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _date(label: str, **kw) -> forms.DateField:
+    return forms.DateField(label=label, widget=DateInput(), error_messages={"invalid": "请输入日期，如 2026-11-29"}, **kw)
+
+
+class DisciplineForm(forms.Form):
+    """记录党纪处分. The dates are checked together by `services.discipline_record` (messages name the field)."""
+
+    kind = forms.ChoiceField(label="处分种类", choices=DisciplineKind.choices)
+    decided_on = _date("处分日期")
+    decided_by = forms.CharField(label="作出处分的党组织", max_length=100)
+    in_effect_until = _date("影响期至", required=False, help_text="留党察看填察看期满日期")
+    document_number = forms.CharField(label="文号", max_length=50, required=False)
+    note = forms.CharField(label="备注", max_length=200, required=False)
+
+
+class DisciplineUpdateForm(forms.Form):
+    """End a discipline (影响期至) or restore the member's rights (留党察看), checked by `discipline_update`."""
+
+    in_effect_until = _date("影响期至", required=False, help_text="留党察看填察看期满日期")
+    rights_restored_on = _date("恢复党员权利日期", required=False, help_text="只适用于留党察看")
+    document_number = forms.CharField(label="文号", max_length=50, required=False)
+    note = forms.CharField(label="备注", max_length=200, required=False)
 
 
 def _age(birth: dt.date, on: dt.date) -> int:

@@ -137,6 +137,61 @@ class MembershipPeriod(ScopedModel):
         return f"{self.member} @ {self.organization} {self.start}—{self.end or '至今'}"
 
 
+class DisciplineKind(models.TextChoices):
+    """党纪处分 a member may be under while still a member (开除党籍 ends the membership: not recorded here)."""
+
+    WARNING = "warning", "警告"
+    SERIOUS_WARNING = "serious_warning", "严重警告"
+    REMOVAL_FROM_POST = "removal_from_post", "撤销党内职务"
+    PROBATION = "probation", "留党察看"
+
+
+class Discipline(ScopedModel):
+    """党纪处分 on a member: sensitive personal information (DOMAIN-RULES §7.3), shown only on the worker's
+    member page and to the member, never in lists or exports.
+
+    The row belongs to the member's CURRENT organisation: `org_path` copies the member's, `member_move`
+    rewrites it in the same transaction and an organisation move rewrites it as the scope's path column.
+    When it is in effect: `selectors.discipline_in_effect`.
+    """
+
+    member = models.ForeignKey(Member, verbose_name="党员", on_delete=models.PROTECT, related_name="disciplines")
+    org_path = models.CharField(max_length=255, editable=False)
+    kind = models.CharField("处分种类", max_length=24, choices=DisciplineKind.choices)
+    decided_on = models.DateField("处分日期")
+    decided_by = models.CharField("作出处分的党组织", max_length=100)
+    in_effect_until = models.DateField("影响期至", null=True, blank=True)  # 留党察看: 察看期至; inclusive
+    rights_restored_on = models.DateField("恢复党员权利日期", null=True, blank=True)  # 留党察看 only
+    document_number = models.CharField("文号", max_length=50, blank=True)
+    note = models.CharField("备注", max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "党纪处分"
+        ordering = ["member_id", "-decided_on", "-id"]
+        indexes = [models.Index(fields=["member", "decided_on"], name="discipline_member_day")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(in_effect_until__isnull=True) | models.Q(in_effect_until__gte=models.F("decided_on")),
+                name="discipline_until_not_before_decided",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rights_restored_on__isnull=True)
+                | models.Q(kind="probation", rights_restored_on__gte=models.F("decided_on")),
+                name="discipline_restored_probation_only",
+            ),
+        ]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = "member_id"
+
+    def __str__(self):
+        return f"{self.member} {self.get_kind_display()}（{self.decided_on}）"
+
+
 class MemberTally(ScopedModel):
     """党员统计汇总: how many members of the subtree at `org_path` have `value` in `dimension`.
 

@@ -8,7 +8,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
 from dangjian.core import codes, crypto
@@ -17,7 +17,7 @@ from dangjian.core.scoping import collapse_paths, current_scope, within_subtree
 from dangjian.core.validators import parse_id_number
 from dangjian.orgs.models import SEGMENT, Organization, Sector
 
-from .models import Member, MembershipPeriod, MemberStatus, MemberTally
+from .models import Discipline, DisciplineKind, Member, MembershipPeriod, MemberStatus, MemberTally
 
 ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 PHONE_LIKE = re.compile(r"^1\d{10}$")
@@ -88,6 +88,64 @@ def access_member(*, actor, member_id: int, for_write: bool = False) -> Member:
 
 def member_history(*, member: Member):
     return MembershipPeriod.objects.filter(member=member).select_related("organization").order_by("start", "id")
+
+
+# --- 党纪处分 ------------------------------------------------------------------------------------------------
+
+SPONSOR_ARTICLE = "《中国共产党发展党员工作细则》第十四条"  # DOMAIN-RULES §1.1 step 9 (§14, §15)
+
+# What a discipline in effect bars, with the article to cite (the recruitment workflow's sponsor check).
+EXCLUSION: dict[str, tuple[str, str]] = {
+    DisciplineKind.WARNING: ("受警告处分在影响期内，不宜作入党介绍人", SPONSOR_ARTICLE),
+    DisciplineKind.SERIOUS_WARNING: ("受严重警告处分在影响期内，不宜作入党介绍人", SPONSOR_ARTICLE),
+    DisciplineKind.REMOVAL_FROM_POST: ("受撤销党内职务处分在影响期内，不宜作入党介绍人", SPONSOR_ARTICLE),
+    DisciplineKind.PROBATION: ("受留党察看处分、尚未恢复党员权利，不能作入党介绍人", SPONSOR_ARTICLE),
+}
+# DOMAIN-RULES §1.3: no vote at a branch meeting while under 留党察看.
+NO_VOTE = ("受留党察看处分、尚未恢复党员权利，没有表决权", "《中国共产党基层组织选举工作条例》第五条")
+
+# Most severe first: the one reported when a member is under several at once.
+SEVERITY = [DisciplineKind.PROBATION, DisciplineKind.REMOVAL_FROM_POST, DisciplineKind.SERIOUS_WARNING,
+            DisciplineKind.WARNING]
+
+
+def discipline_in_effect_q(on: dt.date) -> Q:
+    """In effect on `on`: decided on or before it, and
+    - 警告 / 严重警告 / 撤销党内职务: `in_effect_until` empty or not before `on` (the last day still counts);
+    - 留党察看: rights not restored, or restored only after `on` (from the day of restoring, not in effect)."""
+    timed = ~Q(kind=DisciplineKind.PROBATION) & (Q(in_effect_until__isnull=True) | Q(in_effect_until__gte=on))
+    probation = Q(kind=DisciplineKind.PROBATION) & (Q(rights_restored_on__isnull=True) | Q(rights_restored_on__gt=on))
+    return Q(decided_on__lte=on) & (timed | probation)
+
+
+def members_under_discipline(member_ids, on: dt.date) -> dict[int, Discipline]:
+    """{member_id: the most severe discipline in effect on `on`} for those of `member_ids` under one: one
+    query, through the scope (a member outside it reads as not under discipline: load them scoped first)."""
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    found: dict[int, Discipline] = {}
+    rows = Discipline.objects.filter(discipline_in_effect_q(on), member_id__in=ids).order_by("-decided_on", "-id")
+    for d in sorted(rows, key=lambda d: SEVERITY.index(d.kind)):  # stable: latest first within a kind
+        found.setdefault(d.member_id, d)
+    return found
+
+
+def discipline_in_effect(member: Member, on: dt.date) -> Discipline | None:
+    return members_under_discipline([member.pk], on).get(member.pk)
+
+
+def discipline_list(*, member: Member, on: dt.date):
+    """The member's discipline records, latest first, each with `in_effect` on `on` (for the member page
+    only; never in lists or exports)."""
+    in_effect = ExpressionWrapper(discipline_in_effect_q(on), output_field=BooleanField())
+    return Discipline.objects.filter(member=member).annotate(in_effect=in_effect).order_by("-decided_on", "-id")
+
+
+def access_discipline(*, actor, member: Member, discipline_id: int, for_write: bool = False) -> Discipline:
+    """One record of this member through the scope: 404 outside it (or of another member)."""
+    return load_one(Discipline.objects.filter(member=member), discipline_id, actor=actor,
+                    capability="member.manage" if for_write else None, org_of=lambda d: member.organization)
 
 
 def member_count_as_of(*, org: Organization | None, on: dt.date) -> int:

@@ -15,7 +15,7 @@ from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.permissions import can, require
 from dangjian.orgs.models import Organization
 
-from .models import Member, MembershipPeriod
+from .models import Discipline, DisciplineKind, Member, MembershipPeriod
 from .tallies import member_dimensions, tally_apply
 
 registry.register(
@@ -27,6 +27,8 @@ registry.register(
         "members.roster.imported": "导入党员名册",
         "members.roster.exported": "导出党员名册",
         "members.demo.seeded": "生成演示数据",
+        "members.discipline.recorded": "记录党纪处分",
+        "members.discipline.updated": "修改党纪处分记录",
     }
 )
 
@@ -175,6 +177,8 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     member.organization = to
     member.org_path = to.path
     member.save(update_fields=["organization", "org_path", "updated_at"])
+    # Discipline records belong to the member's current organisation: they move with the member.
+    Discipline.unscoped.filter(member=member).update(org_path=to.path)
     # The shared ancestors' counters cancel out: only the two branches of the tree below them are written.
     tally_apply([(old_path, member_dimensions(member, old.sector), -1),
                  (to.path, member_dimensions(member, to.sector), +1)])
@@ -197,3 +201,74 @@ def member_reveal(*, actor, member: Member, field: str) -> str:
     return crypto.decrypt(getattr(member, column))
 
 
+
+
+# --- 党纪处分 ------------------------------------------------------------------------------------------------
+
+DISCIPLINE_FIELDS = ("kind", "decided_on", "decided_by", "in_effect_until", "rights_restored_on", "document_number",
+                     "note")
+
+
+@transaction.atomic
+def discipline_record(*, actor, member: Member, data: dict, today: dt.date | None = None) -> Discipline:
+    """Record a 党纪处分 on the member (in their current organisation)."""
+    _current(member)
+    require(actor, "member.manage", member.organization)
+    user = None if getattr(actor, "is_system", False) else actor
+    discipline = Discipline(member=member, org_path=member.org_path, created_by=user)
+    _discipline_assign(discipline, data, today or timezone.localdate())
+    discipline.save()
+    log_action(actor=actor, action="members.discipline.recorded", target=discipline,
+               changes=_discipline_view(discipline))
+    return discipline
+
+
+@transaction.atomic
+def discipline_update(*, actor, discipline: Discipline, data: dict, today: dt.date | None = None) -> Discipline:
+    """Correct a record, end it (影响期至) or restore the member's rights (恢复党员权利日期, 留党察看 only)."""
+    member = discipline.member
+    _current(member, discipline)
+    discipline.member = member  # the reload dropped the cached (now locked and current) member
+    require(actor, "member.manage", member.organization)
+    before = _discipline_view(discipline)
+    _discipline_assign(discipline, data, today or timezone.localdate())
+    discipline.save()
+    changes = diff(before, _discipline_view(discipline))
+    if changes:
+        log_action(actor=actor, action="members.discipline.updated", target=discipline, changes=changes)
+    return discipline
+
+
+def _discipline_assign(d: Discipline, data: dict, today: dt.date) -> None:
+    """Set the fields from `data`, then check the record as a whole; refusals name the field in Chinese."""
+    unknown = set(data) - set(DISCIPLINE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown fields {unknown}")
+    for f, v in data.items():
+        setattr(d, f, v.strip() if isinstance(v, str) else v)
+    errors: dict[str, list[str]] = {}
+    if d.kind not in DisciplineKind.values:
+        errors["kind"] = ["处分种类：请选择警告、严重警告、撤销党内职务或留党察看"]
+    if not d.decided_by:
+        errors["decided_by"] = ["作出处分的党组织：不能为空"]
+    if d.decided_on is None:
+        errors["decided_on"] = ["处分日期：不能为空"]
+    elif d.decided_on > today:
+        errors["decided_on"] = ["处分日期：不能晚于今天"]
+    if d.decided_on is not None and d.in_effect_until is not None and d.in_effect_until < d.decided_on:
+        errors["in_effect_until"] = ["影响期至：不能早于处分日期"]
+    if d.rights_restored_on is not None:
+        if d.kind != DisciplineKind.PROBATION:
+            errors["rights_restored_on"] = ["恢复党员权利日期：只适用于留党察看处分"]
+        elif d.rights_restored_on > today:
+            errors["rights_restored_on"] = ["恢复党员权利日期：不能晚于今天"]
+        elif d.decided_on is not None and d.rights_restored_on < d.decided_on:
+            errors["rights_restored_on"] = ["恢复党员权利日期：不能早于处分日期"]
+    if errors:
+        raise ValidationFailed("党纪处分记录有误", fields=errors)
+
+
+def _discipline_view(d: Discipline) -> dict:
+    out = {f: getattr(d, f) for f in DISCIPLINE_FIELDS}
+    out["kind"] = d.get_kind_display()
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in out.items()}

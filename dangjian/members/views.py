@@ -20,11 +20,13 @@ from dangjian.orgs.models import Sector
 from dangjian.orgs.selectors import access_organization, organization_list
 
 from . import services
-from .forms import MemberForm
+from .forms import DisciplineForm, DisciplineUpdateForm, MemberForm
 from .models import MemberStatus
 from .selectors import (
     MemberFilters,
+    access_discipline,
     access_member,
+    discipline_list,
     member_count_capped,
     member_history,
     member_list,
@@ -89,14 +91,20 @@ def _key_of(member) -> str:
     return f"{member.org_path}-{member.pk}"
 
 
-def _detail_context(request, member):
+def _detail_context(request, member, discipline_form=None):
+    today = timezone.localdate()
+    can_edit = can(request.user, "member.manage", member.organization)
+    own = member.user_id == request.user.pk
     return {
         "member": member,
         "history": member_history(member=member),
-        "today": timezone.localdate(),
-        "can_edit": can(request.user, "member.manage", member.organization),
-        "can_reveal": can(request.user, "member.reveal", member.organization) or member.user_id == request.user.pk,
-        "standing_years": member.party_standing_years(timezone.localdate()),
+        "today": today,
+        "can_edit": can_edit,
+        "can_reveal": can(request.user, "member.reveal", member.organization) or own,
+        "standing_years": member.party_standing_years(today),
+        # 党纪处分 is sensitive (DOMAIN-RULES §7.3): only for those who manage the member, and the member.
+        "disciplines": discipline_list(member=member, on=today) if can_edit or own else None,
+        "discipline_form": discipline_form or (DisciplineForm(initial={"decided_on": today}) if can_edit else None),
     }
 
 
@@ -127,6 +135,30 @@ def member_reveal(request, member_id: int):
     response = render(request, "members/detail.html", context)
     response["Cache-Control"] = "no-store"  # the full value must not stay in any cache
     return response
+
+
+@login_required
+@require_POST
+def discipline_create(request, member_id: int):
+    member = access_member(actor=request.user, member_id=member_id, for_write=True)
+    form = DisciplineForm(request.POST)
+    if submit(request, form, lambda d: services.discipline_record(actor=request.user, member=member, data=d)):
+        messages.success(request, "已记录党纪处分。")
+        return redirect("members:detail", member.pk)
+    return render(request, "members/detail.html", _detail_context(request, member, discipline_form=form))
+
+
+@login_required
+def discipline_edit(request, member_id: int, discipline_id: int):
+    member = access_member(actor=request.user, member_id=member_id, for_write=True)
+    discipline = access_discipline(actor=request.user, member=member, discipline_id=discipline_id, for_write=True)
+    initial = {f: getattr(discipline, f) for f in DisciplineUpdateForm.base_fields}
+    form = DisciplineUpdateForm(request.POST or None, initial=initial)
+    if submit(request, form, lambda d: services.discipline_update(actor=request.user, discipline=discipline, data=d)):
+        messages.success(request, "已保存。")
+        return redirect("members:detail", member.pk)
+    title = f"修改 {member.name} 的党纪处分记录（{discipline.get_kind_display()}，{discipline.decided_on:%Y-%m-%d}）"
+    return render(request, "members/form.html", {"form": form, "title": title, "member": member})
 
 
 def _manageable_orgs(user):
