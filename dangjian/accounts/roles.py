@@ -23,11 +23,15 @@ WORKER_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.COMMITTEE_ADMIN, Role.BRANCH
 _WORKER = {"org.view", "member.view", "member.manage", "member.import", "member.export", "notification.greeting"}
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    # The wording of every kind of message is the district's: one voice for the whole district.
+    # The wording of every kind of message is the district's: one voice for the whole district; so is the
+    # holiday calendar (节假日安排) every working-day deadline counts on.
     Role.DISTRICT_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "notification.template",
-                                              "transfer.approve"}),
+                                              "transfer.approve", "calendar.manage",
+                                              "recruitment.approve"}),
     # Approving and accepting transfers is the 基层党委's act (DOMAIN-RULES §4), not a branch worker's.
-    Role.COMMITTEE_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "transfer.approve"}),
+    # So is consenting to, pre-reviewing and approving 发展党员 (DOMAIN-RULES §1.4; services check §22 too).
+    Role.COMMITTEE_ADMIN: frozenset(_WORKER | {"org.manage", "member.reveal", "transfer.approve",
+                                               "recruitment.approve"}),
     Role.BRANCH_WORKER: frozenset(_WORKER),
     # Administrators act on the system, not on party data: their capabilities are global.
     Role.SYSTEM_ADMIN: frozenset({"user.manage"}),

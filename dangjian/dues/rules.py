@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import models
 
+from dangjian.core import dates
 from dangjian.core.errors import RuleViolation, ValidationFailed
 
 ART_RATES = "中组发〔2008〕3号 第一、二、三条"
@@ -158,8 +159,9 @@ def month_start(day: dt.date) -> dt.date:
 
 
 def add_months(month: dt.date, n: int) -> dt.date:
-    i = month.year * 12 + month.month - 1 + n
-    return dt.date(i // 12, i % 12 + 1, 1)
+    """The month `n` months after `month`, as its first day: dues count whole months, so any day of a month
+    stands for that month (`paid_up_to` and every month key are first days)."""
+    return dates.add_months(month_start(month), n)
 
 
 def months_between(a: dt.date, b: dt.date) -> int:

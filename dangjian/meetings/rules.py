@@ -148,14 +148,3 @@ def nth_weekday(year: int, month: int, week: int, weekday: int) -> dt.date:
         return last - dt.timedelta(days=(last.weekday() - weekday) % 7)
     first = dt.date(year, month, 1)
     return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (week - 1))
-
-
-def months_before(day: dt.date, months: int) -> dt.date:
-    m = day.year * 12 + day.month - 1 - months
-    y, mm = divmod(m, 12)
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(y, mm + 1, min(d, day.day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")

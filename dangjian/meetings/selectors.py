@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 
+from dangjian.core.dates import add_months
 from dangjian.core.errors import NotFound
 from dangjian.core.permissions import load_one
 from dangjian.core.scoping import within_subtree
@@ -232,7 +233,7 @@ def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: 
 def inactive_members(*, org: Organization, on: dt.date):
     """党章 第九条: members with no organisational life (attended no recorded meeting) for `inactive_months`
     months or more up to `on`, joined before that; with their last attendance. One query."""
-    cutoff = rules.months_before(on, rules.params()["inactive_months"])
+    cutoff = add_months(on, -rules.params()["inactive_months"])
     return (within_subtree(Member, org.path).exclude(standing=Standing.SUSPENDED).filter(joined_on__lte=cutoff)
             .annotate(last_attended=Max("meeting_attendances__held_on",
                                         filter=Q(meeting_attendances__present=True)))

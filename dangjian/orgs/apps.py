@@ -7,4 +7,4 @@ class OrgsConfig(AppConfig):
     verbose_name = "党组织"
 
     def ready(self):
-        from . import services  # noqa: F401  (registers audit actions)
+        from . import calendar_services, services  # noqa: F401  (registers audit actions)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from dangjian.core.dates import add_months
+
 from .models import BRANCH_KINDS, CommitteeMember, Organization, OrgKind, Position
 
 
@@ -67,7 +69,7 @@ SIZE_RULE_KINDS = tuple({kind for rule in SIZE_RULES for kind in rule.kinds})
 
 def term_warning_horizon(today: dt.date) -> dt.date:
     """Terms ending on or before this day are reminded of (the superior reminds 6 months ahead)."""
-    return _add_months(today, _param("term_warning_months"))
+    return add_months(today, _param("term_warning_months"))
 
 
 def size_warnings(orgs: Iterable[Organization], counts: dict[int, dict]) -> list[OrgWarning]:
@@ -101,14 +103,3 @@ def term_warnings(seats: Iterable[CommitteeMember], today: dt.date) -> list[OrgW
             out.append(OrgWarning(seat.organization, "term_ending", article,
                                   f"班子任期将于 {seat.term_end:%Y-%m-%d} 届满，请提前 {months} 个月做好换届准备"))
     return out
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")

@@ -40,6 +40,7 @@ def navigation(request):
         ("bases:map", "云地图", True),
         ("notifications:deliveries", "推送记录", worker),
         ("notifications:templates", "消息模板", bool(user.capability_paths("notification.template"))),
+        ("web:calendar", "节假日安排", bool(user.capability_paths("calendar.manage"))),
         ("accounts:tokens", "接口令牌", worker and not administrator),
     ]
     nav = _items(main, unread)

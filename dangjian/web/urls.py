@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import centre, views
+from . import calendar_views, centre, views
 
 app_name = "web"
 urlpatterns = [
@@ -11,4 +11,9 @@ urlpatterns = [
     path("my/wechat/bind/", centre.wechat_bind_start, name="centre_wechat_bind"),
     path("my/wechat/callback/", centre.wechat_callback, name="centre_wechat_callback"),
     path("my/wechat/unbind/", centre.wechat_unbind, name="centre_wechat_unbind"),
+    # 节假日安排 (the district administrator)
+    path("calendar/", calendar_views.calendar_page, name="calendar"),
+    path("calendar/add/", calendar_views.calendar_add, name="calendar_add"),
+    path("calendar/import/", calendar_views.calendar_import_view, name="calendar_import"),
+    path("calendar/<int:day_id>/delete/", calendar_views.calendar_delete, name="calendar_delete"),
 ]

@@ -5,9 +5,10 @@ import datetime as dt
 import pytest
 
 from dangjian.core.actors import SYSTEM
+from dangjian.core.dates import add_months
 from dangjian.members.selectors import member_counts_by_org
 from dangjian.orgs.models import Organization, OrgKind
-from dangjian.orgs.rules import _add_months, size_warnings, term_warnings
+from dangjian.orgs.rules import size_warnings, term_warnings
 from dangjian.orgs.selectors import committee_seats_in_scope, organization_list
 from dangjian.orgs.services import committee_member_add, organization_dissolve
 from dangjian.testing import acting_as, make_member, make_org
@@ -225,4 +226,4 @@ def test_one_warning_per_organisation(district, admin):
     (dt.date(2026, 3, 15), 0, dt.date(2026, 3, 15)),
 ])
 def test_add_months_clamps_to_the_month_end(day, months, expected):
-    assert _add_months(day, months) == expected
+    assert add_months(day, months) == expected
