@@ -28,6 +28,20 @@ class Standing(models.TextChoices):
     SUSPENDED = "suspended", "停止党籍"
 
 
+# The org_path of a member who has left the district's roster (转出本区, 取消预备党员资格, 出党, 去世): outside the
+# range of every subtree, so no scoped query, count or tally sees them, with no extra filter or index; the
+# record stays (history, the member's own view) and `organization` keeps the last organisation.
+LEFT_PATH = ""
+
+
+class LeaveReason(models.TextChoices):
+    TRANSFERRED_OUT = "transferred_out", "组织关系转出本区"
+    PROBATION_CANCELLED = "probation_cancelled", "取消预备党员资格"
+    EXPELLED = "expelled", "开除党籍"
+    REMOVED = "removed", "除名"
+    DECEASED = "deceased", "去世"
+
+
 class Member(ScopedModel):
     organization = models.ForeignKey("orgs.Organization", verbose_name="所在党组织", on_delete=models.PROTECT,
                                      related_name="members")
@@ -57,6 +71,8 @@ class Member(ScopedModel):
     standing = models.CharField("党籍状态", max_length=16, choices=Standing.choices, default=Standing.NORMAL)
     is_mobile = models.BooleanField("流动党员", default=False)
     is_lost_contact = models.BooleanField("失联党员", default=False)
+    left_on = models.DateField("减少日期", null=True, blank=True)  # set by services.member_leave
+    left_reason = models.CharField("减少原因", max_length=24, choices=LeaveReason.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

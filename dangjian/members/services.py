@@ -15,7 +15,7 @@ from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.permissions import can, require
 from dangjian.orgs.models import Organization
 
-from .models import Discipline, DisciplineKind, Member, MembershipPeriod
+from .models import LEFT_PATH, Discipline, DisciplineKind, LeaveReason, Member, MembershipPeriod
 from .tallies import member_dimensions, tally_apply
 
 registry.register(
@@ -23,6 +23,8 @@ registry.register(
         "members.member.created": "新增党员",
         "members.member.updated": "修改党员信息",
         "members.member.moved": "调整党员所在组织",
+        "members.member.left": "党员减少（移出本区名册）",
+        "members.member.rejoined": "党员重新登记（回到本区名册）",
         "members.member.revealed": "查看完整个人信息",
         "members.roster.imported": "导入党员名册",
         "members.roster.exported": "导出党员名册",
@@ -95,9 +97,19 @@ def _current(*objs) -> None:
             obj.refresh_from_db(from_queryset=type(obj).unscoped.select_for_update())
 
 
-def id_number_taken(number: str, *, exclude_pk: int | None = None) -> bool:
-    # Unscoped on purpose: an ID number is unique in the whole platform, whoever's subtree holds it.
+def _not_left(member: Member) -> None:
+    if member.left_on is not None:
+        raise ValidationFailed("该党员已减少", fields={"member": [
+            f"党员：{member.name}已于{member.left_on.isoformat()}移出本区名册（{member.get_left_reason_display()}）"]})
+
+
+def id_number_taken(number: str, *, exclude_pk: int | None = None, including_left: bool = False) -> bool:
+    """Whether a current member (or, `including_left`, any record) has this ID number. Unscoped on purpose: an
+    ID number is unique in the whole platform, whoever's subtree holds it. A person who left and comes back
+    is not "taken": member_create gives them their record back."""
     qs = Member.unscoped.filter(id_number_digest=crypto.lookup_digest(number))
+    if not including_left:
+        qs = qs.filter(left_on__isnull=True)
     return qs.exclude(pk=exclude_pk).exists() if exclude_pk else qs.exists()
 
 
@@ -114,6 +126,10 @@ def member_create(*, actor, data: dict, since: dt.date | None = None) -> Member:
         raise ValidationFailed("所在党组织已撤销", fields={"organization": ["所在党组织：该组织已撤销"]})
     if id_number_taken(data["id_number"]):
         raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
+    returning = Member.unscoped.select_for_update().filter(
+        id_number_digest=crypto.lookup_digest(data["id_number"]), left_on__isnull=False).first()
+    if returning is not None:
+        return _rejoin(actor, returning, data, since or timezone.localdate())
     member = member_build(data)
     try:
         with transaction.atomic():
@@ -136,8 +152,9 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     new_org = data.pop("organization", None)
     _current(new_org, member)
     require(actor, "member.manage", member.organization)
+    _not_left(member)
     new_org = new_org or member.organization
-    if "id_number" in data and id_number_taken(data["id_number"], exclude_pk=member.pk):
+    if "id_number" in data and id_number_taken(data["id_number"], exclude_pk=member.pk, including_left=True):
         raise ValidationFailed("身份证号重复", fields={"id_number": [DUPLICATE_ID]})
     before = _audit_view(member)
     sector = member.organization.sector
@@ -155,12 +172,57 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     return member
 
 
+def _rejoin(actor, member: Member, data: dict, since: dt.date) -> Member:
+    """A person who left the roster comes back (转入本区, admitted again): one person, one record. Their data is
+    taken as registered now, a new period opens in the new organisation, and they count again."""
+    last = MembershipPeriod.unscoped.filter(member=member).order_by("-start").first()
+    if last is not None and last.end is not None and since < last.end:
+        raise ValidationFailed("日期早于上次减少日期", fields={"on": [f"日期：不能早于上次减少日期 {last.end.isoformat()}"]})
+    _assign(member, data)
+    member.left_on, member.left_reason = None, ""
+    member.save()
+    org = member.organization
+    MembershipPeriod.unscoped.create(member=member, organization=org, org_path=org.path, start=since, reason="重新登记")
+    Discipline.unscoped.filter(member=member).update(org_path=org.path)
+    tally_apply([(member.org_path, member_dimensions(member, org.sector), +1)])
+    log_action(actor=actor, action="members.member.rejoined", target=member,
+               changes=_hide(_audit_view(member)) | {"since": since.isoformat()})
+    return member
+
+
+@transaction.atomic
+def member_leave(*, actor, member: Member, on: dt.date, reason: str) -> Member:
+    """The member leaves the district's roster: the current period ends on `on`, they stop counting anywhere,
+    and no worker's list shows them again (models.LEFT_PATH). Called by the services that decide it (a
+    transfer out of the district closed, a probationary membership cancelled)."""
+    member = Member.unscoped.select_for_update().select_related("organization").get(pk=member.pk)
+    require(actor, "member.manage", member.organization)
+    _not_left(member)
+    if reason not in LeaveReason.values:
+        raise ValidationFailed("请选择减少原因", fields={"reason": ["减少原因：请选择"]})
+    current = MembershipPeriod.unscoped.select_for_update().get(member=member, end__isnull=True)
+    if on < current.start:
+        raise ValidationFailed("减少日期早于当前组织关系的起始日期",
+                               fields={"on": [f"减少日期：不能早于 {current.start.isoformat()}"]})
+    current.end = on
+    current.save(update_fields=["end"])
+    tally_apply([(member.org_path, member_dimensions(member, member.organization.sector), -1)])
+    member.org_path, member.left_on, member.left_reason = LEFT_PATH, on, reason
+    member.save(update_fields=["org_path", "left_on", "left_reason", "updated_at"])
+    Discipline.unscoped.filter(member=member).update(org_path=LEFT_PATH)
+    log_action(actor=actor, action="members.member.left", target=member,
+               changes={"organization": member.organization.name, "on": on.isoformat(),
+                        "reason": LeaveReason(reason).label})
+    return member
+
+
 @transaction.atomic
 def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason: str = "组织调整") -> Member:
     """Close the current period and open the next on the same date: counts see the member exactly once."""
     _current(to, member)
     require(actor, "member.manage", member.organization)
     require(actor, "member.manage", to)
+    _not_left(member)
     if to.is_dissolved:
         raise ValidationFailed("目标组织已撤销", fields={"organization": ["所在党组织：该组织已撤销"]})
     if to.pk == member.organization_id:

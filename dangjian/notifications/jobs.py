@@ -29,7 +29,7 @@ def political_birthdays_push(*, on: dt.date) -> int:
     Returns how many greetings were new."""
     members = (Member.objects.filter(joined_month_day__in=political_birthday_days(on), joined_on__lt=dt.date(on.year, 1, 1),
                                      standing=Standing.NORMAL,
-                                     status__in=[MemberStatus.FULL, MemberStatus.PROBATIONARY])
+                                     status__in=[MemberStatus.FULL, MemberStatus.PROBATIONARY], left_on__isnull=True)
                .only("pk", "name", "user_id", "org_path", "organization_id", "joined_on").order_by("pk"))
     created, last = 0, 0
     while True:
