@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "dangjian.meetings",
     "dangjian.dues",
     "dangjian.transfers",
+    "dangjian.recruitment",
     "dangjian.bases",
     "dangjian.api",
     "dangjian.web",
@@ -261,6 +262,7 @@ DANGJIAN_SCHEDULE = {
     "meetings.theme_day_notices": env("DANGJIAN_CRON_THEME_DAY_NOTICES", "0 7 * * *"),
     "meetings.freeze_due": env("DANGJIAN_CRON_MEETING_FREEZE", "10 0 * * *"),
     "transfers.reminders": env("DANGJIAN_CRON_TRANSFER_REMINDERS", "0 7 * * *"),
+    "recruitment.due_reminders": env("DANGJIAN_CRON_RECRUITMENT_DUE", "15 7 * * *"),
     "dues.arrears_reminders": env("DANGJIAN_CRON_DUES_ARREARS", "0 9 10 * *"),  # monthly, the 10th
     "bases.waiting_list_offers": env("DANGJIAN_CRON_BASES_OFFERS", "*/10 * * * *"),
 }
@@ -359,4 +361,11 @@ DANGJIAN_BASES = {
     "tile_attribution": env("DANGJIAN_MAP_TILE_ATTRIBUTION", ""),
     "map_center": [39.9087, 116.3975],
     "map_zoom": 12,
+}
+
+# 发展党员 (DOMAIN-RULES §1): dangjian.recruitment.rules merges this over its DEFAULTS (the dates each rule set
+# took effect, the 预备期止 reading, the due-list colours, the statistics' 青年 age and 一线 occupations).
+DANGJIAN_RECRUITMENT = {
+    "probation_end": env("DANGJIAN_PROBATION_END", "same_day"),  # 【U】 same_day | day_before
+    "amber_days": int(env("DANGJIAN_RECRUITMENT_AMBER_DAYS", "14")),
 }

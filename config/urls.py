@@ -14,6 +14,7 @@ urlpatterns = [
     path("dues/", include("dangjian.dues.urls")),
     path("transfers/", include("dangjian.transfers.urls")),
     path("bases/", include("dangjian.bases.urls")),
+    path("recruitment/", include("dangjian.recruitment.urls")),
     path("api/v1/", api.urls),
     path("healthz", health.healthz, name="healthz"),
 ]

@@ -21,6 +21,7 @@ from dangjian.dues.api import router as dues_router
 from dangjian.meetings.api import router as meetings_router
 from dangjian.members.api import router as members_router
 from dangjian.orgs.api import router as orgs_router
+from dangjian.recruitment.api import router as recruitment_router
 from dangjian.transfers.api import router as transfers_router
 
 from . import errors
@@ -87,6 +88,7 @@ api.add_router("/meetings", meetings_router)
 api.add_router("/dues", dues_router)
 api.add_router("/transfers", transfers_router)
 api.add_router("/bases", bases_router)
+api.add_router("/recruitment", recruitment_router)
 
 
 @api.get("/docs/assets/{name}", auth=None, include_in_schema=False)

@@ -356,7 +356,9 @@ def build_plan(*, members: int, seed: int, district_name: str = "示范区") -> 
     n_streets = max(3, min(40, round(members / 4000)))
     street_names = rng.sample(STREETS, min(n_streets, len(STREETS)))
     streets = [
-        OrgSpec(name=f"{s}街道党工委", kind=OrgKind.WORKING_COMMITTEE, sector=Sector.COMMUNITY, subdistrict=f"{s}街道")
+        # 街道党工委 approve 预备党员 (DOMAIN-RULES §1.4); the 基层党委 below them only review
+        OrgSpec(name=f"{s}街道党工委", kind=OrgKind.WORKING_COMMITTEE, sector=Sector.COMMUNITY, subdistrict=f"{s}街道",
+                has_approval_authority=True)
         for s in street_names
     ]
     root.children.extend(streets)
@@ -448,7 +450,8 @@ def build_plan(*, members: int, seed: int, district_name: str = "示范区") -> 
                                       subdistrict=street.subdistrict, **new_kw))
 
     # 区直机关工委: agencies (党支部, 党总支 or 机关党委) and retired cadres' branches.
-    organs = OrgSpec(name=f"{district_name}区直机关工委", kind=OrgKind.WORKING_COMMITTEE, **agency_kw)
+    organs = OrgSpec(name=f"{district_name}区直机关工委", kind=OrgKind.WORKING_COMMITTEE, has_approval_authority=True,
+                     **agency_kw)
     root.children.append(organs)
     agency_sizes = sizes["agency"]
     n_agencies = max(3, min(len(AGENCIES), round(len(agency_sizes) / 1.6)))

@@ -94,8 +94,21 @@ def centre_home(request):
         # 组织关系转接 (my transfer progress): the transfers module was still being built when the centre
         # was; like meetings and dues, its card appears once `transfers:my` is routed.
         "transfers_url": _url_or_none("transfers:my"),
+        # 入党进度 (发展党员全程纪实): only for a member who has a recruitment case (a probationary member, or a full
+        # member whose case is kept); everyone else would see an empty page.
+        "recruitment_url": _url_or_none("recruitment:mine") if _has_recruitment_case(request.user, member) else None,
     }
     return render(request, "web/centre/home.html", context)
+
+
+def _has_recruitment_case(user, member) -> bool:
+    """One EXISTS over the person's own cases: by the account linked to the case or by the member's record
+    (unscoped for the same reason as recruitment.selectors.own_cases: filtered to this one person)."""
+    from django.db.models import Q
+
+    from dangjian.recruitment.models import RecruitmentCase
+
+    return RecruitmentCase.unscoped.filter(Q(user=user) | Q(member=member)).exists()
 
 
 def _preference_initial(user) -> dict:

@@ -19,6 +19,7 @@ def navigation(request):
     unread = unread_count_for(request)
     worker = bool(user.capability_paths("member.view"))
     member = _has_member(user)
+    approver = bool(user.capability_paths("recruitment.approve"))
     administrator = any(user.has_capability(c) for c in ("user.manage", "grant.manage", "audit.view"))
     main = [
         ("web:home", "工作台", worker),
@@ -27,6 +28,7 @@ def navigation(request):
         ("meetings:list", "组织生活", worker),
         ("dues:statistics", "党费", worker),
         ("transfers:list", "转接", worker),
+        ("recruitment:list", "发展党员", worker),
         ("bases:manage", "阵地", worker),
         ("web:centre", "党员中心", member),
         ("notifications:inbox", "消息", True),
@@ -37,6 +39,10 @@ def navigation(request):
     more = [
         ("notifications:replies", "留言", worker),
         ("transfers:mobile", "流动党员", worker),
+        ("recruitment:due", "发展党员期限", worker),
+        ("recruitment:queue", "发展党员党委待办", approver),
+        ("recruitment:plans", "发展计划与统计", worker),
+        ("recruitment:practice", "发展党员地方做法", approver),
         ("bases:map", "云地图", True),
         ("notifications:deliveries", "推送记录", worker),
         ("notifications:templates", "消息模板", bool(user.capability_paths("notification.template"))),

@@ -15,7 +15,7 @@ def test_openapi_lists_the_paths(db):
     doc = json.loads(response.content)
     assert {"/api/v1/organizations", "/api/v1/organizations/{id}", "/api/v1/members", "/api/v1/members/{id}",
             "/api/v1/members/{id}/reveal"} <= set(doc["paths"])
-    prefixes = {"organizations", "members", "meetings", "dues", "transfers", "bases"}  # one router per app
+    prefixes = {"organizations", "members", "meetings", "dues", "transfers", "bases", "recruitment"}  # one router per app
     assert {path.split("/")[3] for path in doc["paths"]} <= prefixes
     assert set(doc["paths"]["/api/v1/members/{id}"]) == {"get", "patch"}
     assert set(doc["components"]["securitySchemes"]) == {"TokenAuth", "SessionAuth"}

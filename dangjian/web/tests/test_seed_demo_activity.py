@@ -9,6 +9,7 @@ from dangjian.core.scoping import system_scope
 from dangjian.dues.models import DuesAssessment
 from dangjian.meetings.models import Meeting
 from dangjian.members import demo
+from dangjian.recruitment.models import RecruitmentCase
 
 TODAY = dt.date(2026, 11, 29)
 
@@ -21,7 +22,11 @@ def test_demo_activity_fills_the_modules_once(db, capsys):
     with system_scope("test"):
         sites, meetings, assessed = Site.objects.count(), Meeting.objects.count(), DuesAssessment.objects.count()
         slots = Slot.objects.count()
+        stages = set(RecruitmentCase.objects.values_list("stage", flat=True))
+        cases = RecruitmentCase.objects.count()
     assert sites == 2 and slots > 0
+    assert cases == 6 and {"applicant", "activist", "development_target", "probationary", "full_member"} <= stages
+    assert f"发展党员档案 {cases} 份" in said
     assert f"主题党日计划 {meetings} 次" in said and f"预约时段 {slots} 个" in said  # what it says is what it did
     call_command("seed_demo_activity")
     assert "已有党建阵地" in capsys.readouterr().out

@@ -1,5 +1,5 @@
 """`manage.py seed_demo_activity`: a few months of activity on top of the demo district, so a newcomer's
-`make run` shows meetings, dues, bases and greetings instead of empty pages. Everything goes through the
+`make run` shows meetings, dues, bases, greetings and recruitment cases instead of empty pages. Everything goes through the
 services (validated, audited) as a worker's actions would; a second run does nothing."""
 
 import datetime as dt
@@ -15,8 +15,10 @@ from dangjian.core.actors import SYSTEM
 from dangjian.core.scoping import system_scope
 from dangjian.dues.services import assessment_set, payment_record
 from dangjian.meetings.services import theme_day_plan_year
-from dangjian.members.models import Member
+from dangjian.members.models import Member, MemberStatus, Standing
 from dangjian.orgs.models import BRANCH_KINDS, Organization
+from dangjian.recruitment.demo import seed_cases
+from dangjian.recruitment.services import approving_committee
 
 BRANCHES = 3  # the first branches (by tree order) that have members
 DUES_BASE_FEN = 650_000  # 6,500.00 元 a month
@@ -40,7 +42,8 @@ class Command(BaseCommand):
                 planned = sum(theme_day_plan_year(actor=SYSTEM, organization=b, year=today.year) for b in branches)
                 paid = self._dues(branches[0], today) if branches else 0
                 slots = self._bases(root, today)
-        self.stdout.write(f"主题党日计划 {planned} 次；党费登记 {paid} 人；预约时段 {slots} 个。")
+                cases = self._recruitment(today)
+        self.stdout.write(f"主题党日计划 {planned} 次；党费登记 {paid} 人；预约时段 {slots} 个；发展党员档案 {cases} 份。")
 
     @staticmethod
     def _branches() -> list[Organization]:
@@ -63,6 +66,16 @@ class Command(BaseCommand):
                 payment_record(actor=SYSTEM, member=member, first_month=dt.date(today.year, today.month - 2, 1),
                                months=2, method="theme_day", paid_on=today)
         return len(members)
+
+    @staticmethod
+    def _recruitment(today: dt.date) -> int:
+        """Six recruitment cases, one per stage, in the first branch whose 党委 may approve 预备党员."""
+        for branch in Organization.objects.filter(kind__in=BRANCH_KINDS, is_dissolved=False).order_by("path"):
+            members = list(Member.objects.filter(organization=branch, status=MemberStatus.FULL,
+                                                 standing=Standing.NORMAL).order_by("pk")[:4])
+            if len(members) == 4 and approving_committee(branch) is not None:
+                return seed_cases(SYSTEM, branch, members, today)
+        return 0
 
     @staticmethod
     def _bases(root: Organization, today: dt.date) -> int:

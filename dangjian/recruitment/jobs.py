@@ -1,0 +1,42 @@
+"""Scheduled work of 发展党员 (期限提醒). A plain function `fn(*, on) -> int`; the task queue runs it under a
+system scope (core.jobs). Idempotent through dedupe keys: running twice the same day sends nothing new."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.urls import reverse
+
+from dangjian.core.actors import SYSTEM
+from dangjian.notifications.selectors import workers_of_many
+from dangjian.notifications.services import Message, notification_create
+
+from . import notices, rules
+from .models import CaseStatus, RecruitmentCase
+
+
+def due_reminders(*, on: dt.date) -> int:
+    """Each open case whose next due date falls within `remind_days_before` days → its organisation's workers
+    (the branch's, or its 党委's when the branch has no account), once per due date; once more when it is
+    overdue, urgently. Returns how many messages were new. One query for the cases, one per 500
+    organisations for the workers: a city's due cases remind in seconds."""
+    horizon = on + dt.timedelta(days=rules.config()["remind_days_before"])
+    cases = list(RecruitmentCase.unscoped.filter(status=CaseStatus.OPEN, next_due__isnull=False, next_due__lte=horizon)
+                 .select_related("organization").order_by("next_due", "pk"))
+    workers = workers_of_many([c.organization for c in cases])
+    messages = []
+    for case in cases:
+        overdue = case.next_due < on
+        kind = notices.OVERDUE if overdue else notices.DUE
+        context = {"姓名": case.name, "事项": case.next_due_label, "期限": f"{case.next_due:%Y年%-m月%-d日}",
+                   "党组织": case.organization.name, "阶段": case.get_stage_display(),
+                   "依据": case.next_due_article or "发展党员工作细则"}
+        for user in workers[case.organization.path]:
+            messages.append(Message(
+                kind=kind.code, user=user, org_path=case.org_path, context=context,
+                link=reverse("recruitment:detail", args=[case.pk]),
+                dedupe_key=f"{kind.code}:{case.pk}:{case.next_due}:{case.next_due_label}:{user.pk}"))
+    with transaction.atomic():
+        return notification_create(actor=SYSTEM, messages=messages)
+

@@ -1,0 +1,13 @@
+"""发展党员 on the task queue: when the job runs is settings.DANGJIAN_SCHEDULE."""
+
+from django.utils import timezone
+
+from dangjian.core.jobs import periodic
+
+from . import jobs
+
+
+@periodic("recruitment.due_reminders")
+def due_reminders(*, now):
+    """Daily: remind the workers of cases due soon, and again when overdue."""
+    return jobs.due_reminders(on=timezone.localdate(now))
