@@ -20,9 +20,10 @@ def transfer_reminders(*, on: dt.date) -> int:
     """1. Letters past their validity become `expired` (re-issue needed). 2. Pending at the receiver longer
     than `pending_remind_days` → the receiving 党委's workers; longer than `pending_escalate_days` → the
     workers of the 党委 above it. 3. A letter expiring within `expiring_remind_days` → the member and the
-    sending 党委's workers. Returns how many transfers expired plus how many messages were new."""
+    sending 党委's workers. 4. 流动党员 out of contact for 6 months are flagged 失联 on the roster. Returns how
+    many members were flagged, transfers expired and messages were new."""
     cfg = rules.config()
-    done = 0
+    done = services.mobile_lost_contact_mark(on=on)
     overdue = Transfer.unscoped.filter(status=TransferStatus.APPROVED, valid_until__lt=on).order_by("pk")
     for t in overdue:
         if services.transfer_expire(transfer=t, on=on) is not None:

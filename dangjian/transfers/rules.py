@@ -31,6 +31,8 @@ DEFAULTS: dict = {
     "committee_capability": "member.manage",
     # The letter's number: "<issuing 党委>组转〔2026〕第007号".
     "letter_number_format": "{committee}组转〔{year}〕第{n:03d}号",
+    # 流动党员 out of contact this long are 失联 (DOMAIN-RULES §4.5; 党员教育管理工作条例): flagged on the roster.
+    "lost_contact_months": 6,
     # Pending-by-age buckets of the statistics (upper bounds in days; the last bucket is open).
     "age_buckets": [7, 30, 90],
 }

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
+from dangjian.core.dates import add_months
 from dangjian.core.permissions import load_one
 from dangjian.core.scoping import within_subtree
 from dangjian.orgs.models import BRANCH_KINDS, Organization
@@ -217,12 +218,9 @@ def mobile_list():
             .order_by("last_contact_on", "id"))
 
 
-def lost_contact_since(on: dt.date, months: int = 6) -> dt.date:
-    month = on.month - months
-    year = on.year + (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    day = min(on.day, 28)
-    return dt.date(year, month, day)
+def lost_contact_since(on: dt.date) -> dt.date:
+    """A last contact on or before this day means 失联 on `on` (no contact for `lost_contact_months`, §4.5)."""
+    return add_months(on, -rules.config()["lost_contact_months"])
 
 
 def is_lost(mobile: MobileMember, on: dt.date) -> bool:

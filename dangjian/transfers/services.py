@@ -19,11 +19,12 @@ from dangjian.core.errors import Conflict, PermissionDenied, RuleViolation, Vali
 from dangjian.core.masking import mask_id_number
 from dangjian.core.permissions import can, require
 from dangjian.core.validators import parse_id_number
-from dangjian.members.models import Member
-from dangjian.members.services import id_number_taken, member_create, member_move
+from dangjian.members.models import LeaveReason, Member
+from dangjian.members.services import id_number_taken, member_create, member_leave, member_move, member_update
 from dangjian.notifications.services import Message, notification_create
 from dangjian.orgs.models import BRANCH_KINDS, Organization, OrgKind
 from dangjian.orgs.services import organization_move
+from dangjian.recruitment.services import case_follow_member
 
 from . import notices, rules, workflow
 from .models import (
@@ -440,6 +441,7 @@ def transfer_accept(*, actor, transfer: Transfer, on: dt.date | None = None,
         if member.organization_id != t.from_org_id:
             raise Conflict("该党员的所在组织已变更，请转出党组织核实后重新发起。")
         member_move(actor=SYSTEM, member=member, to=t.to_org, on=on, reason="组织关系转接")
+        case_follow_member(member)  # a 预备党员's conversion is run by the new 党组织 (细则 第三十四条)
         _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转入{t.to_org.name}")
     t.accepted_on = on
     t.save()
@@ -477,6 +479,7 @@ def transfer_place(*, actor, transfer: Transfer, branch: Organization | None, on
     member = Member.unscoped.select_for_update().get(pk=t.member_id)
     if member.organization_id != branch.pk:
         member_move(actor=SYSTEM, member=member, to=branch, on=on, reason="组织关系转接：编入党支部")
+        case_follow_member(member)
     t.placed_org = branch
     t.placed_on = on
     t.save()
@@ -498,8 +501,9 @@ def transfer_close(*, actor, transfer: Transfer, on: dt.date | None = None) -> T
     old = _move(t, "close", on)
     t.closed_on = on
     t.save()
-    if t.kind == TransferKind.OUT:  # the member has left the district: no more contact from the old branch
+    if t.kind == TransferKind.OUT:  # the member has left the district: off the roster, no more contact
         _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转出本区（{t.to_name}）")
+        member_leave(actor=SYSTEM, member=t.member, on=on, reason=LeaveReason.TRANSFERRED_OUT)
     _record(t, actor=actor, action="close", old=old, on=on)
     return t
 
@@ -627,9 +631,28 @@ def mobile_contact(*, actor, mobile: MobileMember, on: dt.date | None = None, re
     if report:
         mobile.last_report_on = on
     mobile.save()
+    if mobile.member.is_lost_contact:  # found again: no longer 失联 on the roster
+        member_update(actor=SYSTEM, member=mobile.member, data={"is_lost_contact": False})
     log_action(actor=actor, action="transfers.mobile.contacted", target=mobile.member,
                changes={"on": on.isoformat(), "report": report})
     return mobile
+
+
+def mobile_lost_contact_mark(*, on: dt.date) -> int:
+    """Flag as 失联 on the roster every 流动党员 with no contact since `selectors.lost_contact_since(on)` (the
+    daily job; §4.5). The member page then shows the 停止党籍 steps; a recorded contact clears the flag.
+    Returns how many members were newly flagged."""
+    from .selectors import lost_contact_since
+
+    lost = (MobileMember.unscoped.filter(ended_on__isnull=True, last_contact_on__lte=lost_contact_since(on),
+                                         member__is_lost_contact=False, member__left_on__isnull=True)
+            .select_related("member__organization").order_by("pk"))
+    flagged = 0
+    for mobile in lost:
+        with transaction.atomic():
+            member_update(actor=SYSTEM, member=mobile.member, data={"is_lost_contact": True})
+        flagged += 1
+    return flagged
 
 
 @transaction.atomic

@@ -264,6 +264,23 @@ def test_out_of_district_and_temporary_close_when_the_receipt_is_back(district):
     assert Member.unscoped.get(pk=d.member_a1.pk).organization == d.branch_a1
 
 
+def test_an_out_of_district_transfer_closed_takes_the_member_off_the_roster(district):
+    d = district
+    t = services.transfer_create(actor=d.users["branch_worker"], member=d.member_a1, kind="out",
+                                 to_external="某市某街道党工委", reason="工作调动", on=TODAY)
+    services.transfer_submit(actor=d.users["branch_worker"], transfer=t, on=TODAY)
+    t = services.transfer_approve(actor=d.users["committee_admin"], transfer=t, on=TODAY)
+    assert Member.unscoped.get(pk=d.member_a1.pk).left_on is None  # still ours until the receipt is back
+    services.transfer_close(actor=d.users["committee_admin"], transfer=t, on=TODAY)
+    member = Member.unscoped.get(pk=d.member_a1.pk)
+    assert (member.left_on, member.left_reason, member.org_path) == (TODAY, "transferred_out", "")
+    with acting_as(d.users["committee_admin"]):
+        assert not Member.objects.filter(pk=member.pk).exists()
+    with acting_as(d.users["member"]):  # the member still sees their own record and the transfer
+        assert Member.objects.filter(pk=member.pk).exists()
+        assert Transfer.objects.filter(pk=t.pk).exists()
+
+
 def test_into_the_district_registers_the_letter_then_accepts_as_a_new_member(district, b_admin):
     d = district
     data = MemberDataFactory(name="赵六")

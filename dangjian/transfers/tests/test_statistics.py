@@ -7,6 +7,7 @@ import pytest
 from dangjian.core.actors import SYSTEM
 from dangjian.core.errors import ValidationFailed
 from dangjian.core.scoping import system_scope
+from dangjian.members.models import Member
 from dangjian.testing import acting_as, make_member
 from dangjian.transfers import selectors, services
 
@@ -60,7 +61,12 @@ def test_mobile_members_contact_report_and_lost_contact(district):
                                  destination="x", contact="y", on=dt.date(2026, 1, 10))
     assert not selectors.is_lost(m, dt.date(2026, 7, 9))
     assert selectors.is_lost(m, dt.date(2026, 7, 10))
+    assert services.mobile_lost_contact_mark(on=dt.date(2026, 7, 9)) == 0
+    assert services.mobile_lost_contact_mark(on=dt.date(2026, 7, 10)) == 1  # flagged 失联 on the roster
+    assert services.mobile_lost_contact_mark(on=dt.date(2026, 7, 11)) == 0  # once
+    assert Member.unscoped.get(pk=d.member_a1.pk).is_lost_contact
     m = services.mobile_contact(actor=worker, mobile=m, on=dt.date(2026, 7, 1), report=True)
+    assert not Member.unscoped.get(pk=d.member_a1.pk).is_lost_contact  # found again
     assert not selectors.is_lost(m, dt.date(2026, 12, 31)) and not selectors.report_due(m, dt.date(2026, 12, 31))
     with acting_as(worker):
         assert [x.member_id for x in selectors.mobile_list()] == [d.member_a1.pk]
