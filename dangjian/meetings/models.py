@@ -15,6 +15,7 @@ import json
 from django.conf import settings
 from django.db import models
 
+from dangjian.core import crypto
 from dangjian.core.scoping import ScopedModel
 
 
@@ -55,7 +56,7 @@ class Meeting(ScopedModel):
     notified_at = models.DateTimeField(null=True, blank=True)
     recorded_at = models.DateTimeField(null=True, blank=True)
     frozen_at = models.DateTimeField(null=True, blank=True)
-    content_hash = models.CharField("内容摘要（SHA-256）", max_length=64, blank=True)
+    content_hash = models.CharField("内容摘要", max_length=64, blank=True)
     version = models.PositiveIntegerField("版本", default=0)  # 0 until frozen; then the latest version number
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -180,7 +181,7 @@ class MeetingRecordVersion(ScopedModel):
     org_path = models.CharField(max_length=255, editable=False)
     number = models.PositiveIntegerField("版本")
     content = models.JSONField("内容")
-    content_hash = models.CharField("内容摘要（SHA-256）", max_length=64)
+    content_hash = models.CharField("内容摘要", max_length=64)
     reason = models.CharField("更正原因", max_length=200, blank=True)
     created_by_label = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -198,9 +199,18 @@ class MeetingRecordVersion(ScopedModel):
         return f"{self.meeting_id} v{self.number}"
 
     @staticmethod
+    def canonical(content: dict) -> bytes:
+        return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    @staticmethod
     def hash_of(content: dict) -> str:
-        canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        """The seal: the platform's integrity hash (SM3 in 国密 mode, SHA-256 otherwise), like the audit chain."""
+        return crypto.integrity_hash(MeetingRecordVersion.canonical(content))
+
+    def hash_matches(self) -> bool:
+        """Intact under the algorithm it was sealed with: a record sealed before 国密 mode still verifies."""
+        data = self.canonical(self.content)
+        return self.content_hash in (crypto.sm3(data), hashlib.sha256(data).hexdigest())
 
 
 def attachment_path(instance, filename):

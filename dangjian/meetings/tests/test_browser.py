@@ -40,5 +40,5 @@ def test_member_confirms_minutes_on_a_phone(live_server, live_meeting, browser_p
     assert page.evaluate("document.documentElement.scrollWidth") <= 360 + 1
     page.click("text=确认会议记录无误")
     page.wait_for_selector("text=已确认会议记录")
-    assert page.locator("text=SHA-256").is_visible()  # the only attendee confirmed: frozen, hash shown
+    assert page.locator("text=记录已封存（第 1 版）").is_visible()  # the only attendee confirmed: frozen
     assert hosts <= {"127.0.0.1", "localhost"}, f"requests left the server: {hosts}"

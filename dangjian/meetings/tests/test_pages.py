@@ -185,7 +185,7 @@ def test_member_confirms_on_the_phone_page(client, district):
         m.refresh_from_db()
     assert m.status == MeetingStatus.FROZEN  # the only attendee confirmed
     detail = client.get(reverse("meetings:my_detail", args=[m.pk])).content.decode()
-    assert m.content_hash in detail
+    assert "记录已封存（第 1 版）" in detail and m.content_hash not in detail  # plain words on the phone
 
 
 def test_frozen_record_page_sends_to_correction(client, district):

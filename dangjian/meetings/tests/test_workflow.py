@@ -1,6 +1,7 @@
 """Plan → notice → record → confirm → freeze → correct, with every refusal leaving nothing saved."""
 
 import datetime as dt
+import hashlib
 
 import pytest
 from django.utils import timezone
@@ -168,8 +169,23 @@ def test_all_confirmations_freeze_with_a_hash_of_the_content(branch):
         v1 = MeetingRecordVersion.objects.get(meeting=m)
         assert m.status == MeetingStatus.FROZEN and m.version == 1
         assert len(m.content_hash) == 64 and v1.content_hash == m.content_hash
-        assert MeetingRecordVersion.hash_of(v1.content) == v1.content_hash
+        assert MeetingRecordVersion.hash_of(v1.content) == v1.content_hash and v1.hash_matches()
         assert services._content(m) == v1.content  # the hash covers the stored record exactly
+        v1.content = {**v1.content, "minutes": "改过的记录"}
+        assert not v1.hash_matches()  # any change to the sealed record shows
+
+
+def test_the_seal_is_sm3_in_gm_mode_and_older_seals_still_verify(branch, settings):
+    from dangjian.core import crypto
+
+    content = {"title": "支部党员大会", "minutes": "讨论发展党员"}
+    data = MeetingRecordVersion.canonical(content)
+    older = MeetingRecordVersion(content=content, content_hash=MeetingRecordVersion.hash_of(content))
+    assert older.content_hash == hashlib.sha256(data).hexdigest()
+    settings.DANGJIAN_GM_MODE = True
+    sealed = MeetingRecordVersion.hash_of(content)
+    assert sealed == crypto.sm3(data) != older.content_hash
+    assert older.hash_matches() and MeetingRecordVersion(content=content, content_hash=sealed).hash_matches()
 
 
 def _link_user(member):
