@@ -13,3 +13,16 @@ def mask_phone(phone: str) -> str:
     if not phone:
         return ""
     return phone[:3] + "****" + phone[-4:]
+
+
+def mask_email(address: str) -> str:
+    """z***@example.cn: the first letter and the domain."""
+    if not address:
+        return ""
+    name, _, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}"
+
+
+def mask_openid(openid: str) -> str:
+    """oAbC12…: enough to tell two bindings apart, not to address anyone."""
+    return openid[:6] + "…" if openid else ""

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from dangjian.accounts.models import User
 from dangjian.core import crypto
-from dangjian.core.masking import mask_phone
+from dangjian.core.masking import mask_email, mask_openid, mask_phone
 from dangjian.members.models import Member
 
 from . import channels, kinds, notices
@@ -111,12 +111,7 @@ def _address(channel: str, user: User | None, member: Member | None) -> str:
 
 
 def _mask(channel: str, address: str) -> str:
-    if channel == "sms":
-        return mask_phone(address)
-    if channel == "email":
-        name, _, domain = address.partition("@")
-        return f"{name[:1]}***@{domain}"
-    return address[:6] + "…"
+    return {"sms": mask_phone, "email": mask_email}.get(channel, mask_openid)(address)
 
 
 def _people(user_ids, member_ids) -> tuple[dict, dict, dict]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from dangjian.audit import registry
 from dangjian.audit.services import log_action
 from dangjian.core.errors import PermissionDenied, ValidationFailed
+from dangjian.core.masking import mask_openid
 from dangjian.core.permissions import require, require_somewhere
 
 from . import kinds, notices
@@ -278,7 +279,7 @@ def wechat_bind(*, actor, openid: str) -> WechatBinding:
                                        fields={"openid": ["该微信号已绑定其他账号。"]}) from None
             raise ValidationFailed("绑定微信：同时有另一个绑定请求，请刷新页面后重试。",
                                    fields={"openid": ["同时有另一个绑定请求，请重试。"]}) from None
-        log_action(actor=actor, action="notifications.wechat.bound", target=actor, changes={"openid": openid[:6] + "…"})
+        log_action(actor=actor, action="notifications.wechat.bound", target=actor, changes={"openid": mask_openid(openid)})
     return binding
 
 
