@@ -6,7 +6,6 @@ import time
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -28,13 +27,11 @@ def scope_for_user(user) -> Scope:
     subtrees = tuple(user.capability_paths("member.view"))
     directory = subtrees + (("",) if user.has_capability("org.directory") else ())
     member_id = None
-    try:
-        member = user.member
-    except ObjectDoesNotExist:
-        member = None
+    member = user.member_or_none
     if member is not None:
         member_id = member.pk
-        directory += (member.org_path,)
+        if member.org_path:  # a member who left the roster has none: their own rows only
+            directory += (member.org_path,)
     return Scope(subtrees=subtrees, directory=directory, member_id=member_id)
 
 

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -51,6 +52,15 @@ class User(AbstractUser):
     @property
     def roles(self) -> set[str]:
         return {g.role for g in self.active_grants}
+
+    @property
+    def member_or_none(self):
+        """The member record linked to this account (members.Member.user), or None for a worker or administrator
+        who is not on the roster. Read through the reverse one-to-one: accounts does not import members."""
+        try:
+            return self.member
+        except ObjectDoesNotExist:
+            return None
 
     @property
     def totp_enabled(self) -> bool:

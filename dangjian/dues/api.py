@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StringConstraints
@@ -16,7 +15,7 @@ from pydantic import StringConstraints
 from dangjian.api.schemas import Error, Id, Input
 from dangjian.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dangjian.core.permissions import require
-from dangjian.members.selectors import access_member
+from dangjian.members.selectors import access_member, own_member
 from dangjian.orgs.models import Organization
 from dangjian.orgs.selectors import access_organization
 
@@ -211,12 +210,8 @@ def _org(request, org_id: int | None, capability: str = "member.view") -> Organi
 
 @router.get("/my", response={200: MemberDuesOut, **ERRORS}, summary="我的党费")
 def my_dues(request, year: Year | None = None):
-    try:
-        member = request.user.member
-    except ObjectDoesNotExist:
-        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。") from None
+    member = own_member(actor=request.user)
     today = timezone.localdate()
-    member = access_member(actor=request.user, member_id=member.pk)
     return _member_dues(selectors.member_dues(member=member, year=year or today.year, on=today))
 
 

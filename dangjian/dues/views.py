@@ -9,7 +9,6 @@ import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,7 +17,7 @@ from django.views.decorators.http import require_GET
 from dangjian.core.errors import NotFound, PermissionDenied
 from dangjian.core.forms import submit
 from dangjian.core.permissions import can, require, require_somewhere
-from dangjian.members.selectors import access_member
+from dangjian.members.selectors import access_member, own_member
 from dangjian.orgs.models import Organization
 from dangjian.orgs.selectors import access_organization
 
@@ -59,12 +58,8 @@ def _org_for(request, capability: str = "member.view") -> Organization:
 @login_required
 def my_dues(request):
     """我的党费: yearly amount, months paid, paid-up-to, arrears (360 px first)."""
-    try:
-        member = request.user.member
-    except ObjectDoesNotExist:
-        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。") from None
+    member = own_member(actor=request.user)
     today = timezone.localdate()
-    member = access_member(actor=request.user, member_id=member.pk)
     dues = selectors.member_dues(member=member, year=_year(request, today), on=today)
     return render(request, "dues/my.html", {"dues": dues, "today": today, "years": _years(today)})
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Max, Prefetch, Q
 from django.utils import timezone
 
@@ -132,10 +131,7 @@ def attachment_get(*, actor, attachment_id: int) -> Attachment:
 # --- the member's own meetings ----------------------------------------------------------------------------
 
 def _member_of(user):
-    try:
-        return user.member
-    except (ObjectDoesNotExist, AttributeError):
-        return None
+    return getattr(user, "member_or_none", None)
 
 
 def my_meetings(*, actor):

@@ -12,6 +12,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
 from dangjian.core import codes, crypto
+from dangjian.core.errors import NotFound
 from dangjian.core.permissions import load_one
 from dangjian.core.scoping import collapse_paths, current_scope, within_subtree
 from dangjian.core.validators import parse_id_number
@@ -84,6 +85,15 @@ def access_member(*, actor, member_id: int, for_write: bool = False) -> Member:
     """Load one member through the scope; outside it the answer is 404, never the object."""
     return load_one(Member.objects.select_related("organization"), member_id, actor=actor,
                     capability="member.manage" if for_write else None)
+
+
+def own_member(*, actor) -> Member:
+    """The signed-in person's own record, through their scope (the member sees their own row); 404 with a
+    word of help for an account not linked to the roster."""
+    member = getattr(actor, "member_or_none", None)
+    if member is None:
+        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。")
+    return access_member(actor=actor, member_id=member.pk)
 
 
 def member_history(*, member: Member):

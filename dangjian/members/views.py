@@ -6,13 +6,11 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dangjian.core import codes
-from dangjian.core.errors import NotFound
 from dangjian.core.forms import submit
 from dangjian.core.permissions import can, require_somewhere
 from dangjian.core.scoping import subtree_q
@@ -31,6 +29,7 @@ from .selectors import (
     member_history,
     member_list,
     member_page,
+    own_member,
 )
 
 PAGE_SIZE = 20
@@ -117,11 +116,7 @@ def member_detail(request, member_id: int):
 @login_required
 def member_me(request):
     """线上党员中心 starts here: a member's own record."""
-    try:
-        member = request.user.member
-    except ObjectDoesNotExist:
-        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。") from None
-    member = access_member(actor=request.user, member_id=member.pk)
+    member = own_member(actor=request.user)
     return render(request, "members/detail.html", _detail_context(request, member))
 
 

@@ -32,10 +32,7 @@ def inbox_item(user, pk: int) -> Notification | None:
 
 
 def _member_id(user) -> int | None:
-    try:
-        member = user.member
-    except Exception:  # noqa: BLE001  RelatedObjectDoesNotExist: not a member
-        return None
+    member = getattr(user, "member_or_none", None)
     return member.pk if member is not None else None
 
 

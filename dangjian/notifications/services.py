@@ -149,10 +149,7 @@ def _require_recipient(actor, notification: Notification) -> None:
 
 
 def _has_member(user) -> bool:
-    try:
-        return user.member is not None
-    except Exception:  # noqa: BLE001  RelatedObjectDoesNotExist
-        return False
+    return getattr(user, "member_or_none", None) is not None
 
 
 # --- Replies (留言) --------------------------------------------------------------------------------------

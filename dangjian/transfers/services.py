@@ -24,7 +24,7 @@ from dangjian.members.services import id_number_taken, member_create, member_lea
 from dangjian.notifications.services import Message, notification_create
 from dangjian.orgs.models import BRANCH_KINDS, Organization, OrgKind
 from dangjian.orgs.services import organization_move
-from dangjian.recruitment.services import case_follow_member
+from dangjian.recruitment.services import case_follow_member, case_member_left
 
 from . import notices, rules, workflow
 from .models import (
@@ -441,7 +441,7 @@ def transfer_accept(*, actor, transfer: Transfer, on: dt.date | None = None,
         if member.organization_id != t.from_org_id:
             raise Conflict("该党员的所在组织已变更，请转出党组织核实后重新发起。")
         member_move(actor=SYSTEM, member=member, to=t.to_org, on=on, reason="组织关系转接")
-        case_follow_member(member)  # a 预备党员's conversion is run by the new 党组织 (细则 第三十四条)
+        case_follow_member(member, actor=actor, on=on)  # a 预备党员's conversion is run by the new 党组织 (细则 第三十四条)
         _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转入{t.to_org.name}")
     t.accepted_on = on
     t.save()
@@ -479,7 +479,7 @@ def transfer_place(*, actor, transfer: Transfer, branch: Organization | None, on
     member = Member.unscoped.select_for_update().get(pk=t.member_id)
     if member.organization_id != branch.pk:
         member_move(actor=SYSTEM, member=member, to=branch, on=on, reason="组织关系转接：编入党支部")
-        case_follow_member(member)
+        case_follow_member(member, actor=actor, on=on)
     t.placed_org = branch
     t.placed_on = on
     t.save()
@@ -504,6 +504,8 @@ def transfer_close(*, actor, transfer: Transfer, on: dt.date | None = None) -> T
     if t.kind == TransferKind.OUT:  # the member has left the district: off the roster, no more contact
         _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转出本区（{t.to_name}）")
         member_leave(actor=SYSTEM, member=t.member, on=on, reason=LeaveReason.TRANSFERRED_OUT)
+        case_member_left(actor=actor, member=t.member, on=on,  # a 预备党员's case goes on at the receiver
+                         reason=f"组织关系转出本区（{t.to_name}），由接收地党组织继续教育考察")
     _record(t, actor=actor, action="close", old=old, on=on)
     return t
 

@@ -8,7 +8,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +19,7 @@ from dangjian.core.forms import apply_domain_error, submit
 from dangjian.core.permissions import require, require_somewhere
 from dangjian.core.scoping import subtree_q
 from dangjian.members.forms import MemberForm
-from dangjian.members.selectors import access_member
+from dangjian.members.selectors import access_member, own_member
 from dangjian.orgs.models import BRANCH_KINDS, Organization
 from dangjian.orgs.selectors import access_organization
 
@@ -33,16 +32,6 @@ from .workflow import LABELS
 PAGE_SIZE = 50
 MOBILE_PAGE_SIZE = 100  # longest out of contact first, so the first page is the one to act on
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _own_member(request):
-    try:
-        member = request.user.member
-    except ObjectDoesNotExist:
-        member = None
-    if member is None:
-        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。")
-    return member
 
 
 # --- Workbench -------------------------------------------------------------------------------------------
@@ -239,7 +228,7 @@ def statistics_view(request):
 
 @login_required
 def my_transfers_view(request):
-    member = _own_member(request)
+    member = own_member(actor=request.user)
     rows = list(selectors.my_transfers(member_id=member.pk))
     for t in rows:
         t.holder = selectors.holder(t)
@@ -250,7 +239,7 @@ def my_transfers_view(request):
 
 @login_required
 def my_transfer_create(request):
-    member = _own_member(request)
+    member = own_member(actor=request.user)
     member = access_member(actor=request.user, member_id=member.pk)
     form = TransferForm(request.POST or None, destinations=_destinations())
     t = submit(request, form, lambda d: services.transfer_create(

@@ -12,16 +12,15 @@ import secrets
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
-from dangjian.core.errors import NotFound, ValidationFailed
+from dangjian.core.errors import ValidationFailed
 from dangjian.core.forms import submit
-from dangjian.members.selectors import access_member
+from dangjian.members.selectors import own_member
 from dangjian.notifications import channels, services
 from dangjian.notifications.channels import wechat
 from dangjian.notifications.forms import PreferenceForm
@@ -37,15 +36,6 @@ POSITION_ORDER = list(Position.values)  # 书记, 副书记, 专职副书记, �
 
 # --- Reads for the centre -----------------------------------------------------------------------------------
 
-def _own_member(user):
-    """The signed-in person's Member, loaded through their scope (their own row)."""
-    try:
-        member = user.member
-    except ObjectDoesNotExist:
-        member = None
-    if member is None:
-        raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。")
-    return access_member(actor=user, member_id=member.pk)
 
 
 def _org_path_names(org: Organization) -> list[str]:
@@ -76,7 +66,7 @@ def _url_or_none(name: str) -> str | None:
 
 @login_required
 def centre_home(request):
-    member = _own_member(request.user)
+    member = own_member(actor=request.user)
     org = member.organization
     seats = _committee(org)
     context = {
@@ -135,10 +125,7 @@ def centre_settings(request):
 
 
 def _is_member(user) -> bool:
-    try:
-        return user.member is not None
-    except ObjectDoesNotExist:
-        return False
+    return user.member_or_none is not None
 
 
 @login_required

@@ -67,7 +67,4 @@ def _items(entries, unread) -> list[dict]:
 
 
 def _has_member(user) -> bool:
-    try:
-        return user.member is not None
-    except Exception:  # RelatedObjectDoesNotExist
-        return False
+    return getattr(user, "member_or_none", None) is not None

@@ -101,3 +101,17 @@ def test_a_person_who_left_and_comes_back_gets_their_record_back(district):
     assert periods[-1] == (district.branch_a1.path, dt.date(2026, 6, 1), None) and periods[0][2] == ON
     assert tally_differences() == {}
     assert AuditEntry.objects.filter(action="members.member.rejoined", target_id=str(m.pk)).exists()
+
+
+def test_the_account_of_a_member_who_left_sees_only_their_own_record(district):
+    from dangjian.accounts.middleware import scope_for_user
+
+    user = district.users["member"]
+    member_leave(actor=district.users["district_admin"], member=district.member_a1, on=ON,
+                 reason=LeaveReason.TRANSFERRED_OUT)
+    user.refresh_from_db()
+    active = scope_for_user(user)
+    assert active.member_id == district.member_a1.pk
+    assert "" not in active.directory_paths  # the empty path would open the whole organisation directory
+    with acting_as(user):
+        assert list(Member.objects.values_list("pk", flat=True)) == [district.member_a1.pk]
