@@ -69,8 +69,10 @@ class RecruitmentCase(ScopedModel):
     is_mobile_person = models.BooleanField("流动人员", default=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="本人登录账号", null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="recruitment_cases")
-    member = models.OneToOneField("members.Member", verbose_name="党员档案", null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="recruitment_case")
+    # A ForeignKey, not one-to-one: a person whose probationary membership was cancelled may apply again, and
+    # the second admission gives them their old roster record back (members.services._rejoin).
+    member = models.ForeignKey("members.Member", verbose_name="党员档案", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="recruitment_cases")
     # Where the case stands
     stage = models.CharField("阶段", max_length=24, choices=Stage.choices, default=Stage.APPLICANT)
     status = models.CharField("状态", max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)

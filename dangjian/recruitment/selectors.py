@@ -13,7 +13,6 @@ from django.db.models import Prefetch
 
 from dangjian.core import codes
 from dangjian.core.dates import add_years
-from dangjian.core.errors import DomainError
 from dangjian.core.permissions import load_one
 from dangjian.core.scoping import within_subtree
 from dangjian.orgs.models import Organization, Sector
@@ -83,18 +82,16 @@ def committee_queue(*, actor, org: Organization | None = None):
     """Cases waiting for a 党委's act (备案, 同意, 预审, 谈话, 审批, 审批转正) that this actor may do."""
     from dangjian.core.permissions import can
 
-    from .services import APPROVE, acting_org
+    from .services import APPROVE, committees_of
 
-    out, committees = [], {}  # (organisation, kind of committee) → the committee: looked up once per call
-    for case in case_list(org=org).filter(next_step__in=COMMITTEE_STEPS):
+    cases = list(case_list(org=org).filter(next_step__in=COMMITTEE_STEPS))
+    # Every case's committees in one query (not one per branch); a case with no committee with authority is
+    # not in the queue: its page says why.
+    committees = committees_of({c.organization_id: c.organization for c in cases}.values())
+    out = []
+    for case in cases:
         step = workflow.STEPS[case.next_step]
-        key = (case.organization_id, step.committee)
-        if key not in committees:
-            try:
-                committees[key] = acting_org(case, step, case.applied_on)
-            except DomainError:  # no committee with authority: the case page says so; nothing for the queue
-                committees[key] = None
-        committee = committees[key]
+        committee = committees[case.organization_id][step.committee]
         if committee is not None and can(actor, APPROVE, committee):
             out.append((case, step, committee))
     return out
@@ -139,33 +136,81 @@ def _steps_in(org: Organization | None, start: dt.date, end: dt.date, number: in
                                    outcome=Outcome.PASSED)
 
 
+ADMITTED_FIELDS = ("on", "case__birth_date", "case__gender", "case__ethnicity", "case__education",
+                   "case__occupation", "case__organization__sector")
+
+
+def _count_admitted(stats: Statistics, row, front: set, occupations: Counter) -> None:
+    """Add one admission (a step-17 row of ADMITTED_FIELDS) to the make-up: ages on the day of approval."""
+    on, birth, gender, ethnicity, education, occupation, sector = row
+    stats.admitted += 1
+    stats.women += gender == codes.Gender.FEMALE
+    stats.minorities += ethnicity != codes.HAN
+    stats.young += birth > add_years(on, -(stats.young_age + 1))  # not yet young_age + 1 on the day
+    stats.college += education <= codes.COLLEGE_AND_ABOVE_MAX
+    stats.two_new += sector == Sector.NEW_ECONOMIC_SOCIAL
+    stats.front_line += occupation in front
+    occupations[occupation] += 1
+
+
+def _occupations(occupations: Counter) -> dict:
+    labels = dict(codes.Occupation.choices)
+    return {labels[k]: v for k, v in occupations.most_common()}
+
+
 def recruitment_statistics(*, org: Organization | None, start: dt.date, end: dt.date) -> Statistics:
     """Counts for a scope and period (dates inclusive): five counts and the make-up of those admitted (by the
     党委's approval, step 17; ages at that day). Six queries whatever the size."""
     cfg = rules.config()
-    young_age, front = cfg["young_age"], set(cfg["front_line_occupations"])
-    stats = Statistics(young_age=young_age)
+    front = set(cfg["front_line_occupations"])
+    stats = Statistics(young_age=cfg["young_age"])
     cases = within_subtree(RecruitmentCase, org.path) if org is not None else RecruitmentCase.objects.all()
     stats.applicants = cases.filter(applied_on__gte=start, applied_on__lte=end).count()
     stats.activists = _steps_in(org, start, end, 3).count()
     stats.development_targets = _steps_in(org, start, end, 7).count()
     stats.converted = _steps_in(org, start, end, 24).count()
-    admitted = _steps_in(org, start, end, 17).values_list(
-        "on", "case__birth_date", "case__gender", "case__ethnicity", "case__education", "case__occupation",
-        "case__organization__sector")
     occupations: Counter = Counter()
-    for on, birth, gender, ethnicity, education, occupation, sector in admitted:
-        stats.admitted += 1
-        stats.women += gender == codes.Gender.FEMALE
-        stats.minorities += ethnicity != codes.HAN
-        stats.young += birth > add_years(on, -(young_age + 1))  # not yet young_age + 1 on the day
-        stats.college += education <= codes.COLLEGE_AND_ABOVE_MAX
-        stats.two_new += sector == Sector.NEW_ECONOMIC_SOCIAL
-        stats.front_line += occupation in front
-        occupations[occupation] += 1
-    labels = dict(codes.Occupation.choices)
-    stats.by_occupation = {labels[k]: v for k, v in occupations.most_common()}
+    for row in _steps_in(org, start, end, 17).values_list(*ADMITTED_FIELDS):
+        _count_admitted(stats, row, front, occupations)
+    stats.by_occupation = _occupations(occupations)
     return stats
+
+
+def statistics_by_subtree(*, orgs, start: dt.date, end: dt.date) -> dict[int, Statistics]:
+    """recruitment_statistics for many organisations at once (the plans table of a whole district): three
+    queries whatever the number of organisations, each row counted for every listed organisation above it.
+    org pk → Statistics."""
+    from dangjian.core.scoping import subtree_q
+    from dangjian.orgs.models import SEGMENT
+
+    cfg = rules.config()
+    front = set(cfg["front_line_occupations"])
+    orgs = list(orgs)
+    by_path = {o.path: Statistics(young_age=cfg["young_age"]) for o in orgs}
+    occupations = {path: Counter() for path in by_path}
+    if not orgs:
+        return {}
+
+    def above(path: str) -> list[str]:
+        """The listed organisations whose subtree holds `path` (itself and its listed ancestors)."""
+        return [path[:i] for i in range(SEGMENT, len(path) + 1, SEGMENT) if path[:i] in by_path]
+
+    cases = RecruitmentCase.objects.filter(subtree_q("org_path", list(by_path)))
+    for path in cases.filter(applied_on__gte=start, applied_on__lte=end).values_list("org_path", flat=True):
+        for p in above(path):
+            by_path[p].applicants += 1
+    steps = RecruitmentStep.objects.filter(case__in=cases.values("pk"), on__gte=start, on__lte=end,
+                                           outcome=Outcome.PASSED)
+    counted = {3: "activists", 7: "development_targets", 24: "converted"}
+    for number, path in steps.filter(number__in=counted).values_list("number", "case__org_path"):
+        for p in above(path):
+            setattr(by_path[p], counted[number], getattr(by_path[p], counted[number]) + 1)
+    for path, *row in steps.filter(number=17).values_list("case__org_path", *ADMITTED_FIELDS):
+        for p in above(path):
+            _count_admitted(by_path[p], row, front, occupations[p])
+    for path, stats in by_path.items():
+        stats.by_occupation = _occupations(occupations[path])
+    return {o.pk: by_path[o.path] for o in orgs}
 
 
 def plan_list(*, year: int, org: Organization | None = None):
@@ -176,5 +221,6 @@ def plan_list(*, year: int, org: Organization | None = None):
 def plans_against_actuals(*, year: int, org: Organization | None = None) -> list[tuple]:
     """Each visible 党委's plan for the year beside what its subtree admitted that year."""
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    return [(plan, recruitment_statistics(org=plan.organization, start=start, end=end))
-            for plan in plan_list(year=year, org=org)]
+    plans = list(plan_list(year=year, org=org))
+    stats = statistics_by_subtree(orgs=[p.organization for p in plans], start=start, end=end)
+    return [(plan, stats[plan.organization_id]) for plan in plans]

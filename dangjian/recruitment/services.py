@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import zipfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +21,9 @@ from django.utils import timezone
 from dangjian.audit import registry
 from dangjian.audit.services import log_action
 from dangjian.core import codes, crypto
+from dangjian.core.actors import SYSTEM
 from dangjian.core.dates import add_months, add_years
-from dangjian.core.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
+from dangjian.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.permissions import can, require
 from dangjian.core.scoping import system_scope
@@ -57,6 +61,7 @@ registry.register({
     "recruitment.case.moved": "发展党员档案随本人转移",
     "recruitment.case.archived": "发展党员材料归档",
     "recruitment.document.added": "上传发展党员材料",
+    "recruitment.document.downloaded": "下载发展党员材料",
     "recruitment.dossier.exported": "导出发展党员纪实档案",
     "recruitment.plan.saved": "保存发展党员计划",
     "recruitment.practice.saved": "保存发展党员地方做法设置",
@@ -65,8 +70,8 @@ registry.register({
 APPROVE = "recruitment.approve"  # the 党委's acts: consent, 预审, approval (accounts.roles)
 MANAGE = "member.manage"  # the branch's acts: what its secretary and 组织委员 record
 CASE_ORG_KINDS = (*BRANCH_KINDS, OrgKind.GENERAL_BRANCH, OrgKind.PRIMARY_COMMITTEE, OrgKind.WORKING_COMMITTEE)
-DOCUMENT_TYPES = {".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG",
-                  ".docx": b"PK\x03\x04"}
+DOCUMENT_TYPES = {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
+                  ".png": b"\x89PNG\r\n\x1a\n", ".docx": b"PK\x03\x04"}
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -124,8 +129,30 @@ def approving_committee(org: Organization) -> Organization | None:
     return next((o for o in chain if o.kind in COMMITTEE_KINDS and o.has_approval_authority), None)
 
 
+def committees_of(orgs) -> dict[int, dict[str, Organization | None]]:
+    """`superior_committee` and `approving_committee` of many organisations in one query per 500 ancestor
+    paths (the 党委's queue of a whole district): org pk → {"superior": …, "approving": …}. Unscoped for the
+    reason superior_committee gives."""
+    orgs = list(orgs)
+    paths = sorted({p for o in orgs for p in o.ancestor_paths()})
+    chain: dict[str, Organization] = {}
+    for i in range(0, len(paths), 500):
+        chain.update((o.path, o) for o in Organization.unscoped.filter(path__in=paths[i:i + 500]))
+    out = {}
+    for org in orgs:
+        nearest_first = [chain[p] for p in reversed(org.ancestor_paths()) if p in chain]
+        committees = [o for o in nearest_first if o.kind in COMMITTEE_KINDS]
+        out[org.pk] = {"superior": next(iter(committees), None),
+                       "approving": next((o for o in committees if o.has_approval_authority), None)}
+    return out
+
+
 def acting_org(case: RecruitmentCase, step: workflow.Step, on: dt.date) -> Organization:
-    """The organisation that acts at a step; refuses a step whose committee does not exist (§22)."""
+    """The organisation that acts at a step; refuses a step whose committee does not exist (§22), and the
+    admission meeting at a 临时党支部 (§22: a temporary organisation does not admit)."""
+    if step.number == 15 and case.organization.kind == OrgKind.TEMPORARY_BRANCH:
+        raise rules.refuse("temporary_org", on, f"{case.organization.name}是临时党支部，不能召开党员大会接收预备党员；"
+                                                "请先将档案转移到本人工作、学习单位的党组织", "number", "步骤")
     if step.committee == "approving":
         found = approving_committee(case.organization)
         if found is None:
@@ -199,7 +226,10 @@ def case_create(*, actor, organization: Organization, data: dict, applied_on: dt
     minimum = rules.rule("min_age", applied_on).value
     if rules.age_on(person["birth_date"], applied_on) < minimum:
         raise rules.refuse("min_age", applied_on, f"递交申请时未满{minimum}周岁（按身份证号计算）", "id_number", "身份证号")
+    if user is not None:
+        _check_account(user, person["name"])
     digest = crypto.lookup_digest(person["id_number"])
+    # Unscoped on purpose: one open case per person in the whole platform, whoever's subtree holds it.
     if RecruitmentCase.unscoped.filter(id_number_digest=digest, status=CaseStatus.OPEN).exists():
         raise _invalid("id_number", "身份证号", "此人已有正在进行的发展党员档案（一人同时只能由一个党组织培养）")
     if id_number_taken(person["id_number"]):
@@ -226,6 +256,23 @@ def case_create(*, actor, organization: Organization, data: dict, applied_on: dt
                changes={"organization": organization.name, "applied_on": applied_on.isoformat(),
                         "id_number": case.id_number_masked})
     return case
+
+
+def _check_account(user, name: str) -> None:
+    """The account linked to a case is the applicant's own: they read the case's progress with it and, once
+    admitted, it becomes their member account. Refuse one that is plainly somebody else's (it would show them
+    this person's case): registered under another name, already a current member's (the applicant is not on
+    the roster), or linked to another open case. Unscoped on purpose: an account belongs to the platform."""
+    wrong = None
+    registered = " ".join((getattr(user, "display_name", "") or "").split())
+    if Member.unscoped.filter(user=user, left_on__isnull=True).exists():
+        wrong = "该账号已关联党员名册中的其他党员，不能关联为申请人本人账号"
+    elif RecruitmentCase.unscoped.filter(user=user, status=CaseStatus.OPEN).exists():
+        wrong = "该账号已关联另一份正在进行的发展党员档案"
+    elif registered and registered != name:
+        wrong = "该账号登记的姓名与申请人姓名不一致，请核对用户名"
+    if wrong:
+        raise _invalid("username", "本人登录账号", wrong)
 
 
 # --- Recording a step ---------------------------------------------------------------------------------------
@@ -406,8 +453,9 @@ def _check_consent(case, data, history):
     if r.value is None and not given:  # 2014: 备案, no 公示 required
         return ""
     start, end = _detail_date(data, "public_notice_from"), _detail_date(data, "public_notice_to")
-    if start < data.on:
-        raise _invalid("public_notice_from", "公示开始日期", "应在上级党委同意之后（不早于本步骤日期）")
+    if start < data.on:  # §13: the 党委 consents, then the notice runs
+        raise rules.refuse("superior_consent", data.on, "公示应在上级党委同意之后开始（不早于本步骤日期）",
+                           "public_notice_from", "公示开始日期")
     if end < start:
         raise _invalid("public_notice_to", "公示结束日期", "不能早于公示开始日期")
     from dangjian.core.calendar import work_calendar
@@ -433,7 +481,7 @@ def _check_sponsors(case, data, history):
     people = _distinct(data.people)
     if len(people) != r.value:
         raise rules.refuse("sponsors", data.on, f"入党介绍人应为{r.value}名，现为{len(people)}名", "people", "入党介绍人")
-    from dangjian.members.selectors import members_under_discipline
+    from dangjian.members.selectors import EXCLUSION, members_under_discipline
 
     # The rule binds whoever names the sponsors: a record the worker cannot see still counts.
     with system_scope("入党介绍人党纪处分核查"):
@@ -442,8 +490,8 @@ def _check_sponsors(case, data, history):
         _require_full(m, "sponsors", data.on, "入党介绍人")
         if m.pk in under:
             d = under[m.pk]
-            raise rules.refuse("sponsor_fit", data.on, f"{m.name}受{d.get_kind_display()}处分，尚在影响期内", "people",
-                               "入党介绍人")
+            # 留党察看 not restored: 不能; 警告 … in effect: 不宜 (§14): the words of members.selectors.EXCLUSION
+            raise rules.refuse("sponsor_fit", data.on, f"{m.name}{EXCLUSION[d.kind][0]}", "people", "入党介绍人")
     return ""
 
 
@@ -629,19 +677,23 @@ def _admitted(case, record, history, actor):
             "status": MemberStatus.PROBATIONARY, "joined_on": meeting.on, "confirmed_on": None,
             "standing": Standing.NORMAL, "is_mobile": False, "is_lost_contact": False}
     member = member_create(actor=actor, data=data, since=record.on)
-    if case.user_id and not Member.unscoped.filter(user_id=case.user_id).exists():
+    account = {}
+    if case.user_id and not member.user_id and not Member.unscoped.filter(user_id=case.user_id).exists():
         Member.unscoped.filter(pk=member.pk).update(user_id=case.user_id)
+        account = {"account": case.user.get_username()}  # the member's self-service login: audited with the act
     case.member = member
     case.admitted_on, case.approved_on = meeting.on, record.on
     case.probation_ends_on, _ = rules.probation_dates(meeting.on)
     log_action(actor=actor, action="recruitment.case.admitted", target=case,
                changes={"member": member.pk, "joined_on": meeting.on.isoformat(),
-                        "probation_ends_on": case.probation_ends_on.isoformat()})
+                        "probation_ends_on": case.probation_ends_on.isoformat(), **account})
 
 
 def _conversion_decided(case, record, history, actor):
     """The 党委 decided on the conversion (§33): full member from the day the 预备期 ended, an extension once,
     or the cancellation of the probationary membership."""
+    # The case's own member (unscoped: the 党委's worker acts on a case it loaded and locked; member_update
+    # and member_leave check the worker's rights over the member's organisation themselves).
     if record.outcome == Outcome.PASSED:
         _, converts = rules.probation_dates(case.admitted_on, case.extension_months)
         member = Member.unscoped.select_related("organization").get(pk=case.member_id)
@@ -670,6 +722,24 @@ def _archived(case, record, history, actor):
 
 
 EFFECTS = {3: _became_activist, 7: _became_development_target, 17: _admitted, 24: _conversion_decided, 25: _archived}
+
+
+def step_not_before(case: RecruitmentCase, number: int, history: workflow.History) -> tuple[dt.date, str] | None:
+    """The first day a step may be dated under the rules on the person, when that is a known date: step 7 a
+    year after the activist was confirmed (§13), step 12 after the 公示 (§13), step 23 when the 预备期 ends
+    (§31). The case page does not offer such a step before that day (it could only be refused) and says when."""
+    if number == 7:
+        start = rules.activist_period_start(case.activist_on, getattr(history.passed(4), "on", None))
+        if start:
+            return add_years(start, rules.rule("activist_years", _today()).value), "培养教育考察满一年"
+    if number == 12:
+        consent = history.passed(8)
+        ends = consent and consent.details.get("public_notice_to")
+        if ends:
+            return dt.date.fromisoformat(ends) + dt.timedelta(days=1), "公示期满"
+    if number == 23 and case.probation_ends_on:
+        return case.probation_ends_on - dt.timedelta(days=rules.config()["conversion_vote_days_before"]), "预备期满"
+    return None
 
 
 # --- Keeping what is due current --------------------------------------------------------------------------
@@ -752,8 +822,10 @@ def case_move(*, actor, case: RecruitmentCase, to: Organization, on: dt.date) ->
         raise _invalid("on", "日期", "不能晚于今天")
     if on < case.applied_on:
         raise _invalid("on", "日期", f"不能早于递交申请日期{case.applied_on.isoformat()}")
-    if case.member_id:
-        raise Conflict("已是预备党员：请办理组织关系转接，档案随组织关系转移。")
+    if case.member_id:  # the case of a 预备党员 goes where the member is (a roster move does not move it itself)
+        member_org = Member.unscoped.filter(pk=case.member_id).values_list("organization_id", flat=True).first()
+        if member_org != to.pk:
+            raise Conflict("已是预备党员：档案随组织关系转移，只能转到本人现在所在的党组织；调动请办理组织关系转接。")
     CaseMove.objects.create(case=case, from_org=case.organization, to_org=to, on=on, actor_label=_label(actor))
     old = case.organization.name
     case.organization, case.org_path = to, to.path
@@ -763,40 +835,125 @@ def case_move(*, actor, case: RecruitmentCase, to: Organization, on: dt.date) ->
     return case
 
 
-def case_follow_member(member: Member) -> None:
+def case_follow_member(member: Member, *, actor=None, on: dt.date | None = None) -> None:
     """A probationary member's organisation changed (transfer placed, roster move): the case follows, so the
-    new branch runs the conversion (细则 第三十四条). Called by the services that move members."""
-    RecruitmentCase.unscoped.filter(member=member).exclude(organization_id=member.organization_id).update(
-        organization_id=member.organization_id, org_path=member.org_path)
+    new branch runs the conversion (细则 第三十四条). Called inside the transaction of the services that move
+    members; each case moved is a dated CaseMove and an audit entry, like case_move. Unscoped: the caller
+    decided the move (the receiver holds no grant on the sender's rows)."""
+    actor = actor or SYSTEM
+    on = on or _today()
+    to = Organization.unscoped.get(pk=member.organization_id)
+    cases = (RecruitmentCase.unscoped.select_for_update(of=("self",)).select_related("organization")
+             .filter(member=member).exclude(organization_id=to.pk).order_by("pk"))
+    for case in cases:
+        CaseMove.objects.create(case=case, from_org=case.organization, to_org=to, on=on, actor_label=_label(actor))
+        old = case.organization.name
+        case.organization, case.org_path = to, to.path
+        if case.status == CaseStatus.OPEN:
+            _refresh(case)  # the new organisation's local practices may move a due date
+        else:
+            case.save(update_fields=["organization", "org_path", "updated_at"])
+        log_action(actor=actor, action="recruitment.case.moved", target=case,
+                   changes={"from": old, "to": to.name, "on": on.isoformat(), "reason": "随党员组织关系转移"})
+
+
+def case_member_left(*, actor, member: Member, on: dt.date, reason: str) -> None:
+    """The member left the district's roster (组织关系转出本区 …): their open case here ends with the reason (the
+    receiving 党组织 continues the 预备期 from the papers, 细则 第三十四条), so no deadline, reminder or step is
+    offered for a person no longer on the roster. Called inside the caller's transaction."""
+    cases = (RecruitmentCase.unscoped.select_for_update(of=("self",)).select_related("organization")
+             .filter(member=member, status=CaseStatus.OPEN).order_by("pk"))
+    for case in cases:
+        case.status, case.ended_on, case.end_reason = CaseStatus.ENDED, on, reason[:200]
+        _refresh(case)
+        log_action(actor=actor, action="recruitment.case.ended", target=case,
+                   changes={"on": on.isoformat(), "reason": reason})
+
+
+def _document_name(raw: str) -> str:
+    """The file's own name as the user's computer had it: no folder part (either slash: old browsers send
+    C:\\…\\name), no control or format characters (they would break the download header or hide the real
+    extension), at most 150 characters with the extension kept."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return name[:150]
+    ext = ext.lower()
+    stem = stem.strip(" .") or "材料"
+    return f"{stem[:150 - len(ext) - 1]}.{ext}"
+
+
+def _content_matches(suffix: str, content: bytes) -> bool:
+    """Sniff the content: the type's signature, and for .docx a Word package (not any ZIP archive). Only the
+    archive's directory is read, nothing is unpacked."""
+    if not content.startswith(DOCUMENT_TYPES[suffix]):
+        return False
+    if suffix != ".docx":
+        return True
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            names = set(z.namelist())
+    except (zipfile.BadZipFile, ValueError):
+        return False
+    return "[Content_Types].xml" in names and "word/document.xml" in names
 
 
 @transaction.atomic
 def document_add(*, actor, case: RecruitmentCase, kind: str, upload, step: RecruitmentStep | None = None) -> CaseDocument:
-    """Attach a scan or file. Only PDF, JPG, PNG and DOCX, checked by content, at most 10 MB."""
+    """Attach a scan or file. Only PDF, JPG, PNG and DOCX, checked by content, at most 10 MB. Everything is
+    checked before anything is stored; the bytes stored are the bytes checked and hashed; a failure after the
+    file was stored removes it again."""
+    case = _lock(case)
     require(actor, MANAGE, case.organization)
     if kind not in DocumentKind.values:
         raise _invalid("kind", "材料类型", "请选择")
+    if step is not None and step.case_id != case.pk:
+        raise _invalid("step", "步骤", "不是该档案的步骤记录")
     if upload is None:
         raise _invalid("file", "文件", "请选择文件")
-    name = (upload.name or "").rsplit("/", 1)[-1][-150:]
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    name = _document_name(upload.name)
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
     if suffix not in DOCUMENT_TYPES:
         raise _invalid("file", "文件", "只能上传PDF、JPG、PNG或DOCX文件")
-    if upload.size > DOCUMENT_MAX_BYTES:
+    if (upload.size or 0) > DOCUMENT_MAX_BYTES:
         raise _invalid("file", "文件", "不能超过10MB")
-    content = upload.read()
-    if not content.startswith(DOCUMENT_TYPES[suffix]):
-        raise _invalid("file", "文件", "文件内容与扩展名不符")
     upload.seek(0)
+    content = upload.read(DOCUMENT_MAX_BYTES + 1)  # never more than the limit in memory, whatever `size` said
+    if len(content) > DOCUMENT_MAX_BYTES:
+        raise _invalid("file", "文件", "不能超过10MB")
+    if not content:
+        raise _invalid("file", "文件", "文件是空的")
+    if not _content_matches(suffix, content):
+        raise _invalid("file", "文件", "文件内容与扩展名不符")
     doc = CaseDocument(case=case, step=step, kind=kind, name=name, size=len(content),
                        sha256=hashlib.sha256(content).hexdigest(), uploaded_by_label=_label(actor))
-    doc.file.save(name, upload, save=False)
-    doc.save()
-    if kind == DocumentKind.THOUGHT_REPORT:
-        _refresh(_lock(case))  # a 思想汇报 moves the next one's due date (local practice)
-    log_action(actor=actor, action="recruitment.document.added", target=case,
-               changes={"kind": kind, "name": name, "size": len(content), "sha256": doc.sha256})
+    # The storage picks the stored name (Storage.get_valid_name, get_available_name): never a path of ours.
+    doc.file.save(name, ContentFile(content), save=False)
+    try:
+        doc.save()
+        if kind == DocumentKind.THOUGHT_REPORT:
+            _refresh(case)  # a 思想汇报 moves the next one's due date (local practice)
+        log_action(actor=actor, action="recruitment.document.added", target=case,
+                   changes={"kind": kind, "name": name, "size": len(content), "sha256": doc.sha256})
+    except BaseException:
+        doc.file.storage.delete(doc.file.name)  # the row rolls back: so does the file
+        raise
     return doc
+
+
+@transaction.atomic
+def document_read(*, actor, case: RecruitmentCase, document: CaseDocument) -> bytes:
+    """The stored file of a document (a scan of an application or a 志愿书 shows the full ID number): who
+    opened it is recorded, like the dossier's export (ARCHITECTURE §7). The caller loaded both through the
+    case's scope."""
+    if document.case_id != case.pk:
+        raise NotFound()
+    with document.file.open("rb") as fh:  # at most DOCUMENT_MAX_BYTES: read whole, no open handle left
+        body = fh.read()
+    log_action(actor=actor, action="recruitment.document.downloaded", target=case,
+               changes={"document": document.pk, "kind": document.kind, "name": document.name})
+    return body
 
 
 # --- Plans and local practices --------------------------------------------------------------------------
@@ -825,6 +982,7 @@ def plan_save(*, actor, organization: Organization, year: int, numbers: dict, no
     for key in PLAN_FIELDS:
         if key != "total" and clean[key] > clean["total"]:
             raise _invalid(key, PLAN_FIELDS[key], f"不能多于计划发展党员总数{clean['total']}")
+    # Unscoped: the one row per (党委, year), the right to write it checked above.
     plan, created = RecruitmentPlan.unscoped.update_or_create(
         organization=organization, year=int(year),
         defaults={**clean, "org_path": organization.path, "note": (note or "").strip()[:200]})
@@ -874,6 +1032,7 @@ def practice_save(*, actor, organization: Organization, values: dict) -> LocalPr
         if not 1 <= value <= 120:
             raise _invalid(f, label, "应在1至120之间，留空表示不采用")
         clean[f] = value
+    # Unscoped: the one row per organisation, the right to write it checked above.
     practice, _ = LocalPractice.unscoped.update_or_create(organization=organization,
                                                           defaults={**clean, "org_path": organization.path})
     log_action(actor=actor, action="recruitment.practice.saved", target=practice, changes=clean)

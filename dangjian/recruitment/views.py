@@ -85,6 +85,13 @@ def _case_orgs(user):
     return _orgs(user, MANAGE).filter(kind__in=services.CASE_ORG_KINDS)
 
 
+def _move_targets(user, case):
+    """Where this worker may move the case: any other case organisation of theirs; a 预备党员's case only to
+    the member's current organisation (after a roster move, services.case_move)."""
+    orgs = _case_orgs(user).exclude(pk=case.organization_id)
+    return orgs.filter(pk=case.member.organization_id) if case.member_id else orgs
+
+
 def _org_param(request, name: str = "org"):
     raw = request.GET.get(name, "")
     return access_organization(actor=request.user, org_id=int(raw)) if raw.isdigit() else None
@@ -138,25 +145,33 @@ def _detail_rows(record) -> list[tuple[str, str]]:
 
 def _offered(user, case, history: workflow.History, today: dt.date):
     """The steps that may be recorded now, split into those this person may record and those waiting for someone
-    else (with who acts), plus why a committee step cannot be done at all (no 党委 with 审批权限, §22)."""
+    else (with who acts), why a step cannot be done at all (no 党委 with 审批权限, §22), and the steps whose
+    first possible day is still ahead (services.step_not_before: not offered as a button that would refuse)."""
     committees: dict[str, object] = {}
     manage = can(user, MANAGE, case.organization)
-    mine, others, problems = [], [], []
+    mine, others, problems, later = [], [], [], []
     for step in workflow.allowed(case.status, history):
-        if step.committee:
-            if step.committee not in committees:
-                try:
-                    committees[step.committee] = services.acting_org(case, step, today)
-                except DomainError as e:
-                    committees[step.committee] = e
+        not_before = services.step_not_before(case, step.number, history)
+        if not_before is not None and not_before[0] > today:  # a button now could only be refused
+            later.append((step, not_before[0], not_before[1]))
+            continue
+        if step.committee and step.committee in committees:
             org = committees[step.committee]
-            if isinstance(org, DomainError):
-                problems.append(f"第{step.number}步“{step.label}”：{org.message}")
-                continue
+        else:  # a branch step asks too: it may not be held here at all (the admission at a 临时党支部)
+            try:
+                org = services.acting_org(case, step, today)
+            except DomainError as e:
+                org = e
+            if step.committee:
+                committees[step.committee] = org
+        if isinstance(org, DomainError):
+            problems.append(f"第{step.number}步“{step.label}”：{org.message}")
+            continue
+        if step.committee:
             (mine if can(user, APPROVE, org) else others).append((step, org))
         else:
             (mine if manage else others).append((step, case.organization))
-    return mine, others, problems
+    return mine, others, problems, later
 
 
 def _show_refusal(form, error: DomainError) -> None:
@@ -169,6 +184,18 @@ def _show_refusal(form, error: DomainError) -> None:
                     form.add_error(field, m.removeprefix(f"{form.fields[field].label}："))
         return
     apply_domain_error(form, error)
+
+
+def _submit(request, form, save):
+    """core.forms.submit, except that a rule's refusal keeps its article on the page (_show_refusal): the
+    field's own message names the field only, so without this "未满18周岁" would show without 第五条."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return save(form.cleaned_data)
+    except DomainError as e:
+        _show_refusal(form, e)
+        return None
 
 
 # --- the case list and a new case -------------------------------------------------------------------------
@@ -213,7 +240,7 @@ def case_create_view(request):
         return services.case_create(actor=request.user, organization=d["organization"], data=data,
                                     applied_on=d["applied_on"], user=user)
 
-    case = submit(request, form, save)
+    case = _submit(request, form, save)
     if case is not None:
         messages.success(request, f"已建立{case.name}的发展党员档案（第1步 递交入党申请书）。")
         return redirect("recruitment:detail", case.pk)
@@ -229,7 +256,7 @@ def _case_context(request, case, forms: dict | None = None) -> dict:
     steps = list(selectors.case_steps(case=case))
     history = workflow.History.of(steps)
     dues = selectors.case_deadlines(case=case, history=history)
-    mine, others, problems = _offered(user, case, history, today)
+    mine, others, problems, later = _offered(user, case, history, today)
     manage = can(user, MANAGE, case.organization)
     is_open = case.status == CaseStatus.OPEN
     timeline = [{
@@ -241,18 +268,18 @@ def _case_context(request, case, forms: dict | None = None) -> dict:
         "dues": [{"due": d, "badge": _badge(d.on, today)} for d in dues],
         # a step that repeats in place (assessments, a new mentor) is offered again, less prominently
         "offered": [(step, org, bool(history.last(step.number))) for step, org in mine],
-        "waiting": others, "problems": problems,
+        "waiting": others, "problems": problems, "later": later,
         "documents": list(case.documents.select_related("step").order_by("uploaded_at", "id")),
         "moves": list(case.moves.select_related("from_org", "to_org")),
         "can_manage": manage,
         "can_end": manage and is_open and case.stage not in (Stage.PROBATIONARY, Stage.FULL_MEMBER),
-        "can_move": manage and is_open and not case.member_id,
+        "can_move": manage and is_open and (not case.member_id or case.member.organization_id != case.organization_id),
         "document_form": forms.get("document") or DocumentForm(),
         "end_form": forms.get("end") or EndForm(initial={"on": today}),
     }
     if context["can_move"]:
-        context["move_form"] = forms.get("move") or MoveForm(
-            organizations=_case_orgs(user).exclude(pk=case.organization_id), initial={"on": today})
+        context["move_form"] = forms.get("move") or MoveForm(organizations=_move_targets(user, case),
+                                                             initial={"on": today})
     return context
 
 
@@ -266,9 +293,9 @@ def _case_post(request, case_id: int, key: str, form_class, call, done_message: 
     """One POST act on a case page (upload, 终止, 转移): a refusal re-renders the page with it on the form."""
     case = _load_case(request, case_id)
     require(request.user, MANAGE, case.organization)
-    kw = {"organizations": _case_orgs(request.user).exclude(pk=case.organization_id)} if form_class is MoveForm else {}
+    kw = {"organizations": _move_targets(request.user, case)} if form_class is MoveForm else {}
     form = form_class(request.POST, request.FILES, **kw)
-    done = submit(request, form, lambda d: call(case, d))
+    done = _submit(request, form, lambda d: call(case, d))
     if done is None:
         return render(request, "recruitment/detail.html", _case_context(request, case, {key: form}), status=422)
     messages.success(request, done_message)
@@ -289,8 +316,7 @@ def document_download(request, case_id: int, document_id: int):
     doc = case.documents.filter(pk=document_id).first()
     if doc is None:
         raise NotFound()
-    with doc.file.open("rb") as fh:  # at most 10 MB (services.DOCUMENT_MAX_BYTES): read whole, no open handle left
-        body = fh.read()
+    body = services.document_read(actor=request.user, case=case, document=doc)
     response = HttpResponse(body, content_type=mimetypes.guess_type(doc.name)[0] or "application/octet-stream")
     response["Content-Disposition"] = content_disposition_header(True, doc.name)
     response["X-Content-Type-Options"] = "nosniff"

@@ -154,7 +154,7 @@ def test_statistics_counts_the_admitted_and_writes_the_sentence(district):
 
 def test_my_cases_shows_the_person_their_own_progress(district):
     admin = district.users["district_admin"]
-    applicant = make_user("applicant")
+    applicant = make_user("applicant", display_name=person(7)["name"])
     mine = case_create(actor=admin, organization=district.branch_b1, data=person(7), applied_on=START, user=applicant)
     walk(admin, mine, until=2)
     open_case(admin, district.branch_a1, n=8)  # somebody else's
@@ -173,7 +173,7 @@ def test_my_cases_shows_the_person_their_own_progress(district):
 def test_once_admitted_the_member_still_reads_progress_not_the_workers_record(district):
     admin = district.users["district_admin"]
     b1 = district.branch_b1
-    applicant = make_user("applicant")
+    applicant = make_user("applicant", display_name=person(7)["name"])
     mine = case_create(actor=admin, organization=b1, data=person(7), applied_on=START, user=applicant)
     walk(admin, mine, until=17, mentors=full_members(b1), sponsors=full_members(b1))
     person_client = client_for(applicant)  # now a probationary member: the case is in their own scope

@@ -116,12 +116,13 @@ def _person(n, **kw):
 
 def test_a_new_case_is_created_from_the_form(client, world):
     client_as(client, world, "branch_worker")
-    data = _person(1, organization=world.branch_a1.pk, username=world.users["nobody"].username)
+    account = make_user("applicant1", display_name="新申请人1")  # the applicant's own account (same name)
+    data = _person(1, organization=world.branch_a1.pk, username=account.username)
     response = client.post(reverse("recruitment:create"), data)
     assert response.status_code == 302
     case = RecruitmentCase.unscoped.get(name="新申请人1")
     assert response["Location"] == reverse("recruitment:detail", args=[case.pk])
-    assert case.user == world.users["nobody"] and case.gender == "male" and case.id_number_masked.count("*") >= 8
+    assert case.user == account and case.gender == "male" and case.id_number_masked.count("*") >= 8
 
 
 @pytest.mark.parametrize("change, field_message", [
@@ -153,7 +154,7 @@ def test_the_case_page_offers_only_the_steps_allowed_now(client, world):
     page = client.get(reverse("recruitment:detail", args=[case.pk])).content.decode()
     assert "记录第2步" in page and "记录第3步" not in page
     assert "一、申请入党" in page and "递交入党申请书" in page and case.id_number_masked in page
-    assert "终止发展" in page and "转移档案" in page and "导出纪实档案 (.docx)" in page
+    assert "终止发展" in page and "转移档案" in page and "导出纪实档案（Word文档）" in page
     response = client.get(reverse("recruitment:step", args=[case.pk, 3]))
     assert response.status_code == 409 and "请先完成第2步" in response.content.decode()
     assert client.get(reverse("recruitment:step", args=[case.pk, 99])).status_code == 404

@@ -41,7 +41,7 @@ from dangjian.recruitment.tests.factories import (
     valid_input,
     walk,
 )
-from dangjian.testing import make_member
+from dangjian.testing import make_member, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -470,8 +470,8 @@ def test_the_worked_saturday_is_what_makes_five(admin, development_target_2026):
 
 def test_public_notice_dates_are_checked(admin, development_target_2026):
     case = development_target_2026
-    err = refused(case, ValidationFailed, lambda: consent(admin, case, D(2027, 7, 12), frm=D(2027, 7, 4)))
-    assert_field(err, "public_notice_from", "应在上级党委同意之后")
+    err = refused(case, RuleViolation, lambda: consent(admin, case, D(2027, 7, 12), frm=D(2027, 7, 4)))
+    assert_rule(err, "superior_consent", f"{REG}第十三条", "public_notice_from", "公示应在上级党委同意之后开始")
     err = refused(case, ValidationFailed, lambda: consent(admin, case, D(2027, 7, 5), frm=D(2027, 7, 6)))
     assert_field(err, "public_notice_to", "不能早于公示开始日期")
     err = refused(case, ValidationFailed, lambda: record(admin, case, 8, CONSENT, details={
@@ -563,7 +563,8 @@ def test_a_sponsor_under_discipline(admin, consented, pair, kind, decided, until
         assert rec.people.filter(role="sponsor").count() == 2
         return
     err = refused(case, RuleViolation, lambda: record(admin, case, 9, SPONSOR_DAY, people=pair))
-    assert_rule(err, "sponsor_fit", f"{REG}第十四条", "people", f"{pair[1].name}受{shown}处分，尚在影响期内")
+    words = "处分、尚未恢复党员权利，不能作入党介绍人" if kind == "probation" else "处分在影响期内，不宜作入党介绍人"
+    assert_rule(err, "sponsor_fit", f"{REG}第十四条", "people", f"{pair[1].name}受{shown}{words}")
 
 
 # --- review, training, 预审 -------------------------------------------------------------------------------------
@@ -736,8 +737,8 @@ def test_approval_within_three_months_or_six_with_a_reason(admin, talked, on, re
 
 
 def test_admission_creates_the_probationary_member(district, admin, pair):
-    user = district.users["nobody"]
     data = person(11)
+    user = make_user("applicant11", display_name=data["name"])
     case = case_create(actor=admin, organization=district.branch_b1, data=data, applied_on=START, user=user)
     walk(admin, case, until=16, mentors=pair, sponsors=pair)
     members_before = Member.unscoped.count()
@@ -757,12 +758,27 @@ def test_admission_creates_the_probationary_member(district, admin, pair):
 
 
 def test_admission_leaves_a_user_already_linked_to_a_member_alone(district, admin, pair):
-    user = district.users["member"]  # already 张三's account
+    user = make_user("applicant12", display_name=person(12)["name"])
     case = case_create(actor=admin, organization=district.branch_b1, data=person(12), applied_on=START, user=user)
-    walk(admin, case, until=17, mentors=pair, sponsors=pair)
+    walk(admin, case, until=16, mentors=pair, sponsors=pair)
+    Member.unscoped.filter(pk=district.member_a2.pk).update(user=user)  # linked elsewhere in the meantime
+    record(admin, case, 17, DATES[17])
     case.refresh_from_db()
     assert Member.unscoped.get(pk=case.member_id).user is None
-    assert Member.unscoped.get(pk=district.member_a1.pk).user == user
+    assert Member.unscoped.get(pk=district.member_a2.pk).user == user
+
+
+@pytest.mark.parametrize("account, words", [
+    ("member", "已关联党员名册中的其他党员"),  # 张三's account: it would show him this person's case
+    ("nobody", "登记的姓名与申请人姓名不一致"),
+])
+def test_a_case_is_not_linked_to_somebody_elses_account(district, admin, account, words):
+    before = case_count()
+    with pytest.raises(ValidationFailed) as e:
+        case_create(actor=admin, organization=district.branch_b1, data=person(12), applied_on=START,
+                    user=district.users[account])
+    assert_field(e.value, "username", words)
+    assert case_count() == before
 
 
 def test_a_failed_approval_admits_no_one_and_may_be_held_again(district, admin, pair):
