@@ -107,11 +107,18 @@ def _insert_cases(n: int, branches, today: dt.date) -> int:
             next_due_label="上级党委审批"))
     RecruitmentCase.unscoped.bulk_create(batch, batch_size=2000)
     cases = list(RecruitmentCase.unscoped.filter(id_number_digest__startswith="bench").values_list("pk", flat=True))
-    for pk in cases[: n // 3]:
-        for number in (3, 7, 17, 24):
-            steps.append(RecruitmentStep(case_id=pk, number=number, on=today - dt.timedelta(days=rng.randrange(0, 330)),
-                                  body="committee", rule_version="2026", entered_by_label="基准"))
+    dated = {}
+    for pk in rng.sample(cases, len(cases) // 3):  # a third of them, all over the city, with a year's steps
+        days = {number: today - dt.timedelta(days=rng.randrange(0, 330)) for number in (3, 7, 17, 24)}
+        dated[pk] = days
+        for number, on in days.items():
+            steps.append(RecruitmentStep(case_id=pk, number=number, on=on, body="committee", rule_version="2026",
+                                         entered_by_label="基准"))
     RecruitmentStep.objects.bulk_create(steps, batch_size=5000)
+    for pk, days in dated.items():  # the dates a case keeps of its steps, as the services set them
+        RecruitmentCase.unscoped.filter(pk=pk).update(activist_on=days[3], development_target_on=days[7],
+                                                      approved_on=days[17], converted_on=days[24],
+                                                      admitted_age=rng.randrange(18, 60))
     return len(cases)
 
 

@@ -80,7 +80,23 @@ def _step_ref(number: int | None) -> dict | None:
     return {"number": step.number, "label": step.label} if step else None
 
 
-class CaseOut(Schema):
+class _CaseResolvers(Schema):
+    """Stage, status and next step as the case list and the person's own view both show them."""
+
+    @staticmethod
+    def resolve_stage(obj):
+        return _choice(obj.stage, Stage)
+
+    @staticmethod
+    def resolve_status(obj):
+        return _choice(obj.status, CaseStatus)
+
+    @staticmethod
+    def resolve_next_step(obj):
+        return _step_ref(obj.next_step)
+
+
+class CaseOut(_CaseResolvers):
     """A case as lists show it: the person (ID number masked), where the case stands, its key dates and what
     is due next (`next_due_state`: red overdue, amber due soon, green later)."""
 
@@ -107,17 +123,6 @@ class CaseOut(Schema):
     def resolve_organization(obj):
         return {"id": obj.organization_id, "name": obj.organization.name}
 
-    @staticmethod
-    def resolve_stage(obj):
-        return _choice(obj.stage, Stage)
-
-    @staticmethod
-    def resolve_status(obj):
-        return _choice(obj.status, CaseStatus)
-
-    @staticmethod
-    def resolve_next_step(obj):
-        return _step_ref(obj.next_step)
 
     @staticmethod
     def resolve_next_due_state(obj):
@@ -255,7 +260,7 @@ class MyStepOut(Schema):
     outcome: Choice
 
 
-class MyCaseOut(Schema):
+class MyCaseOut(_CaseResolvers):
     """The person's own progress: where they stand and what has been done, not the workers' notes."""
 
     id: int
@@ -278,17 +283,6 @@ class MyCaseOut(Schema):
     def resolve_organization(obj):
         return obj.organization.name
 
-    @staticmethod
-    def resolve_stage(obj):
-        return _choice(obj.stage, Stage)
-
-    @staticmethod
-    def resolve_status(obj):
-        return _choice(obj.status, CaseStatus)
-
-    @staticmethod
-    def resolve_next_step(obj):
-        return _step_ref(obj.next_step)
 
     @staticmethod
     def resolve_steps(obj):

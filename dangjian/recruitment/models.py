@@ -83,6 +83,7 @@ class RecruitmentCase(ScopedModel):
     development_target_on = models.DateField("确定为发展对象日期", null=True, blank=True)
     admitted_on = models.DateField("入党日期（支部党员大会通过）", null=True, blank=True)
     approved_on = models.DateField("党委审批日期", null=True, blank=True)
+    admitted_age = models.PositiveSmallIntegerField("审批时年龄", null=True, blank=True)  # statistics' 青年
     probation_ends_on = models.DateField("预备期满日期", null=True, blank=True)
     extension_months = models.PositiveSmallIntegerField("延长预备期（月）", default=0)
     converted_on = models.DateField("转正日期", null=True, blank=True)
@@ -99,10 +100,19 @@ class RecruitmentCase(ScopedModel):
 
     class Meta:
         verbose_name = "发展党员档案"
-        ordering = ["org_path", "-applied_on", "id"]
+        ordering = ["-applied_on", "-id"]
         indexes = [
             models.Index(fields=["org_path", "status", "stage"], name="case_scope_stage"),
+            # The due list walks case_due in date order, the case list case_list_order newest first, each
+            # stopping after a page instead of sorting a city's cases. Both lead with the status, so SQLite's
+            # planner prefers them to any index that only offers the scope's org_path range (bench/recruitment.py).
             models.Index(fields=["status", "next_due", "org_path"], name="case_due"),
+            models.Index(fields=["status", "-applied_on", "-id"], name="case_list_order"),
+            # The statistics (selectors.statistics_for_paths): the counts by date from this index alone, and
+            # the people admitted in a period.
+            models.Index(fields=["org_path", "applied_on", "activist_on", "development_target_on", "converted_on"],
+                         name="case_stats_dates"),
+            models.Index(fields=["approved_on", "org_path"], name="case_approved"),
         ]
         constraints = [
             # 发展党员工作细则: one person is developed by one 党组织 at a time (the service says so first).

@@ -9,22 +9,20 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q, Value
+from django.db.models.functions import Substr
 
 from dangjian.core import codes
-from dangjian.core.dates import add_years
 from dangjian.core.permissions import load_one
-from dangjian.core.scoping import within_subtree
+from dangjian.core.scoping import collapse_paths, current_scope, subtree_q, within_subtree
 from dangjian.orgs.models import Organization, Sector
 
 from . import deadlines, rules, workflow
 from .models import (
     CaseDocument,
     CaseStatus,
-    Outcome,
     RecruitmentCase,
     RecruitmentPlan,
-    RecruitmentStep,
 )
 
 JOINS = ("organization", "member")
@@ -45,7 +43,7 @@ def case_list(*, org: Organization | None = None, status: str = CaseStatus.OPEN,
     qs = qs.select_related(*JOINS)
     if due_before is not None:
         return qs.filter(next_due__isnull=False, next_due__lte=due_before).order_by("next_due", "id")
-    return qs.order_by("org_path", "-applied_on", "id")
+    return qs.order_by("-applied_on", "-id")  # newest applications first (index case_list_order)
 
 
 def access_case(*, actor, case_id: int) -> RecruitmentCase:
@@ -124,93 +122,91 @@ class Statistics:
     by_occupation: dict = field(default_factory=dict)
     young_age: int = 35
 
+    @classmethod
+    def total(cls, parts, *, young_age: int) -> Statistics:
+        """The sum of statistics of disjoint subtrees."""
+        out, occupations = cls(young_age=young_age), Counter()
+        for part in parts:
+            for f in ("applicants", "activists", "development_targets", "admitted", "converted", "women",
+                      "minorities", "young", "college", "two_new", "front_line"):
+                setattr(out, f, getattr(out, f) + getattr(part, f))
+            occupations.update(part.by_occupation)
+        out.by_occupation = dict(occupations.most_common())
+        return out
+
     def sentence(self) -> str:
         """The yearly report's wording."""
         return (f"审批发展党员{self.admitted}人，其中女性{self.women}人，{self.young_age}岁及以下{self.young}人，"
                 f"大专以上文化{self.college}人，“两新”组织{self.two_new}人")
 
 
-def _steps_in(org: Organization | None, start: dt.date, end: dt.date, number: int):
-    cases = within_subtree(RecruitmentCase, org.path) if org is not None else RecruitmentCase.objects.all()
-    return RecruitmentStep.objects.filter(case__in=cases.values("pk"), number=number, on__gte=start, on__lte=end,
-                                   outcome=Outcome.PASSED)
-
-
-ADMITTED_FIELDS = ("on", "case__birth_date", "case__gender", "case__ethnicity", "case__education",
-                   "case__occupation", "case__organization__sector")
-
-
-def _count_admitted(stats: Statistics, row, front: set, occupations: Counter) -> None:
-    """Add one admission (a step-17 row of ADMITTED_FIELDS) to the make-up: ages on the day of approval."""
-    on, birth, gender, ethnicity, education, occupation, sector = row
-    stats.admitted += 1
-    stats.women += gender == codes.Gender.FEMALE
-    stats.minorities += ethnicity != codes.HAN
-    stats.young += birth > add_years(on, -(stats.young_age + 1))  # not yet young_age + 1 on the day
-    stats.college += education <= codes.COLLEGE_AND_ABOVE_MAX
-    stats.two_new += sector == Sector.NEW_ECONOMIC_SOCIAL
-    stats.front_line += occupation in front
-    occupations[occupation] += 1
-
-
-def _occupations(occupations: Counter) -> dict:
-    labels = dict(codes.Occupation.choices)
-    return {labels[k]: v for k, v in occupations.most_common()}
-
-
 def recruitment_statistics(*, org: Organization | None, start: dt.date, end: dt.date) -> Statistics:
-    """Counts for a scope and period (dates inclusive): five counts and the make-up of those admitted (by the
-    党委's approval, step 17; ages at that day). Six queries whatever the size."""
-    cfg = rules.config()
-    front = set(cfg["front_line_occupations"])
-    stats = Statistics(young_age=cfg["young_age"])
-    cases = within_subtree(RecruitmentCase, org.path) if org is not None else RecruitmentCase.objects.all()
-    stats.applicants = cases.filter(applied_on__gte=start, applied_on__lte=end).count()
-    stats.activists = _steps_in(org, start, end, 3).count()
-    stats.development_targets = _steps_in(org, start, end, 7).count()
-    stats.converted = _steps_in(org, start, end, 24).count()
-    occupations: Counter = Counter()
-    for row in _steps_in(org, start, end, 17).values_list(*ADMITTED_FIELDS):
-        _count_admitted(stats, row, front, occupations)
-    stats.by_occupation = _occupations(occupations)
-    return stats
+    """Counts for a subtree (or, without `org`, everything visible) and period, dates inclusive: applicants,
+    activists, development targets, admitted (the 党委's approval, step 17; ages at that day) with their
+    make-up, converted. Three queries whatever the size (statistics_for_paths)."""
+    if org is not None:
+        return statistics_for_paths([org.path], start=start, end=end)[org.path]
+    active = current_scope()
+    paths = [""] if active.everything else collapse_paths(active.subtrees)
+    parts = statistics_for_paths(paths, start=start, end=end)
+    return Statistics.total(parts.values(), young_age=rules.config()["young_age"])
 
 
 def statistics_by_subtree(*, orgs, start: dt.date, end: dt.date) -> dict[int, Statistics]:
-    """recruitment_statistics for many organisations at once (the plans table of a whole district): three
-    queries whatever the number of organisations, each row counted for every listed organisation above it.
-    org pk → Statistics."""
-    from dangjian.core.scoping import subtree_q
-    from dangjian.orgs.models import SEGMENT
-
-    cfg = rules.config()
-    front = set(cfg["front_line_occupations"])
+    """recruitment_statistics for many organisations at once (the plans table of a whole district): org pk →
+    Statistics, in the same three queries."""
     orgs = list(orgs)
-    by_path = {o.path: Statistics(young_age=cfg["young_age"]) for o in orgs}
-    occupations = {path: Counter() for path in by_path}
-    if not orgs:
-        return {}
-
-    def above(path: str) -> list[str]:
-        """The listed organisations whose subtree holds `path` (itself and its listed ancestors)."""
-        return [path[:i] for i in range(SEGMENT, len(path) + 1, SEGMENT) if path[:i] in by_path]
-
-    cases = RecruitmentCase.objects.filter(subtree_q("org_path", list(by_path)))
-    for path in cases.filter(applied_on__gte=start, applied_on__lte=end).values_list("org_path", flat=True):
-        for p in above(path):
-            by_path[p].applicants += 1
-    steps = RecruitmentStep.objects.filter(case__in=cases.values("pk"), on__gte=start, on__lte=end,
-                                           outcome=Outcome.PASSED)
-    counted = {3: "activists", 7: "development_targets", 24: "converted"}
-    for number, path in steps.filter(number__in=counted).values_list("number", "case__org_path"):
-        for p in above(path):
-            setattr(by_path[p], counted[number], getattr(by_path[p], counted[number]) + 1)
-    for path, *row in steps.filter(number=17).values_list("case__org_path", *ADMITTED_FIELDS):
-        for p in above(path):
-            _count_admitted(by_path[p], row, front, occupations[p])
-    for path, stats in by_path.items():
-        stats.by_occupation = _occupations(occupations[path])
+    by_path = statistics_for_paths([o.path for o in orgs], start=start, end=end)
     return {o.pk: by_path[o.path] for o in orgs}
+
+
+def statistics_for_paths(paths: list[str], *, start: dt.date, end: dt.date) -> dict[str, Statistics]:
+    """path → Statistics of the visible cases in that subtree ("" = all), counted in the database from the
+    dates each case keeps of its steps (递交申请 applied_on, 确定积极分子 activist_on, 确定发展对象
+    development_target_on, 党委审批 approved_on, 转正 converted_on — the 预备期's end, the date 党内统计
+    counts) and the admitted person's particulars (age on the day of approval kept as admitted_age). Cases are
+    grouped by the prefix of their path as long as the listed paths, so three queries per distinct depth
+    answer any number of organisations (a plans table of every 党委), never a row per case."""
+    cfg = rules.config()
+    by_path = {p: Statistics(young_age=cfg["young_age"]) for p in paths}
+    for length in sorted({len(p) for p in by_path}):
+        wanted = [p for p in by_path if len(p) == length]
+        cases = RecruitmentCase.objects.filter(subtree_q("org_path", wanted))
+        cases = cases.annotate(prefix=Substr("org_path", 1, length) if length else Value(""))
+        admitted = cases.filter(approved_on__gte=start, approved_on__lte=end)
+        # the dates from the index case_stats_dates alone; the make-up from the admitted rows only
+        for qs, aggregates in ((cases, _date_counts(start, end)), (admitted, _admitted_counts(cfg))):
+            for row in qs.values("prefix").annotate(**aggregates).order_by():
+                if row["prefix"] in by_path:
+                    for name in aggregates:
+                        setattr(by_path[row["prefix"]], name, row[name])
+        occupations = admitted.values("prefix", "occupation").annotate(n=Count("pk")).order_by("-n", "occupation")
+        labels = dict(codes.Occupation.choices)
+        for row in occupations:
+            if row["prefix"] in by_path:
+                by_path[row["prefix"]].by_occupation[labels[row["occupation"]]] = row["n"]
+    return by_path
+
+
+def _date_counts(start: dt.date, end: dt.date) -> dict:
+    def within(date_field: str) -> Count:
+        return Count("pk", filter=Q(**{f"{date_field}__gte": start, f"{date_field}__lte": end}))
+
+    return {"applicants": within("applied_on"), "activists": within("activist_on"),
+            "development_targets": within("development_target_on"), "converted": within("converted_on")}
+
+
+def _admitted_counts(cfg: dict) -> dict:
+    two_new = Organization.unscoped.filter(sector=Sector.NEW_ECONOMIC_SOCIAL).values("pk")  # a set, not a join
+    return {
+        "admitted": Count("pk"),
+        "women": Count("pk", filter=Q(gender=codes.Gender.FEMALE)),
+        "minorities": Count("pk", filter=~Q(ethnicity=codes.HAN)),
+        "young": Count("pk", filter=Q(admitted_age__lte=cfg["young_age"])),
+        "college": Count("pk", filter=Q(education__lte=codes.COLLEGE_AND_ABOVE_MAX)),
+        "two_new": Count("pk", filter=Q(organization__in=two_new)),
+        "front_line": Count("pk", filter=Q(occupation__in=cfg["front_line_occupations"])),
+    }
 
 
 def plan_list(*, year: int, org: Organization | None = None):

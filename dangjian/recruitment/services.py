@@ -683,6 +683,7 @@ def _admitted(case, record, history, actor):
         account = {"account": case.user.get_username()}  # the member's self-service login: audited with the act
     case.member = member
     case.admitted_on, case.approved_on = meeting.on, record.on
+    case.admitted_age = rules.age_on(case.birth_date, record.on)
     case.probation_ends_on, _ = rules.probation_dates(meeting.on)
     log_action(actor=actor, action="recruitment.case.admitted", target=case,
                changes={"member": member.pk, "joined_on": meeting.on.isoformat(),

@@ -14,23 +14,6 @@ from dangjian.recruitment.tests.factories import START, full_members, open_case,
 pytestmark = pytest.mark.django_db
 
 D = dt.date
-FAR = D(2029, 12, 31)
-
-
-@pytest.fixture
-def admin(district):
-    return district.users["district_admin"]
-
-
-@pytest.fixture
-def pair(district):
-    return full_members(district.branch_b1)
-
-
-@pytest.fixture
-def late_today(monkeypatch):
-    monkeypatch.setattr(services, "_today", lambda: FAR)
-    return FAR
 
 
 def rec(actor, case, number, on, **changes):
@@ -395,11 +378,14 @@ def test_plans_against_actuals_does_not_query_per_committee(district, admin, pai
     plan_save(actor=admin, organization=district.root, year=2025, numbers={"total": 10})
     _, one = run()
     plan_save(actor=admin, organization=district.committee_b, year=2025, numbers={"total": 3})
+    _, two = run()
     plan_save(actor=admin, organization=district.committee_a, year=2025, numbers={"total": 4})
+    _, three = run()
+    assert three == two  # another 党委 at a depth already asked: no query more
     extra = make_org(district.committee_b, "区教育局二级党委", OrgKind.PRIMARY_COMMITTEE)
     plan_save(actor=admin, organization=extra, year=2025, numbers={"total": 1})
     pairs, four = run()
-    assert four == one
+    assert two - one == four - three == 3  # three queries per depth of the tree, however many 党委
     with acting_as(admin):
         for plan, stats in pairs:
             alone = selectors.recruitment_statistics(org=plan.organization, start=D(2025, 1, 1), end=D(2025, 12, 31))

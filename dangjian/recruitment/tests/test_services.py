@@ -48,30 +48,11 @@ pytestmark = pytest.mark.django_db
 D = dt.date
 MID = D(2025, 4, 7)
 NEW = D(2026, 6, 1)
-FAR = D(2028, 12, 31)
 REG = rules.REG_2026
 REG_2014 = rules.REG_2014
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def admin(district):
-    return district.users["district_admin"]
-
-
-@pytest.fixture
-def pair(district):
-    """Two full members of 第一中学党支部: the mentors, and later the sponsors."""
-    return full_members(district.branch_b1)
-
-
-@pytest.fixture
-def late_today(monkeypatch):
-    """The services' today far ahead, for cases that run past the real today."""
-    monkeypatch.setattr(services, "_today", lambda: FAR)
-    return FAR
-
 
 def reach(actor, org, pair, until, *, start=START, n=1, **kw):
     case = open_case(actor, org, n=n, applied_on=start, **kw)
