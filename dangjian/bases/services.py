@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dangjian.audit import registry
 from dangjian.audit.services import diff, log_action
+from dangjian.core.actors import actor_label
 from dangjian.core.errors import Conflict, PermissionDenied, ValidationFailed
 from dangjian.core.permissions import can, require
 from dangjian.notifications.selectors import workers_of
@@ -61,12 +62,6 @@ PHOTO_MAX_BYTES = 5 * 1024 * 1024
 def _lock(obj):
     obj.refresh_from_db(from_queryset=type(obj).unscoped.select_for_update())
     return obj
-
-
-def _actor_label(actor) -> str:
-    if getattr(actor, "is_system", False):
-        return "系统"
-    return getattr(actor, "display_name", "") or actor.get_username()
 
 
 def _local(value: dt.datetime) -> str:
@@ -277,7 +272,7 @@ def places_held(slot: Slot) -> int:
 
 def _event(reservation: Reservation, *, actor, action: str, at: dt.datetime, note: str = "") -> None:
     ReservationEvent.unscoped.create(reservation=reservation, org_path=reservation.org_path, at=at, action=action,
-                                     status=reservation.status, actor_label=_actor_label(actor), note=note[:200])
+                                     status=reservation.status, actor_label=actor_label(actor), note=note[:200])
 
 
 def _context(r: Reservation) -> dict:

@@ -23,3 +23,16 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
+
+
+def actor_user(actor):
+    """The account that acted, for a foreign key: None for the system (jobs, commands) or nobody signed in."""
+    if getattr(actor, "is_authenticated", False) and not getattr(actor, "is_system", False):
+        return actor
+    return None
+
+
+def actor_label(actor) -> str:
+    """Who acted, as a timeline or record shows it: the person's name (or user name), else 系统."""
+    user = actor_user(actor)
+    return "系统" if user is None else (getattr(user, "display_name", "") or user.get_username())[:100]

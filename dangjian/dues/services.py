@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from dangjian.audit import registry
 from dangjian.audit.services import log_action
+from dangjian.core.actors import actor_user
 from dangjian.core.errors import Conflict, ValidationFailed
 from dangjian.core.permissions import require
 from dangjian.members.models import Member
@@ -225,12 +226,12 @@ def payment_record(*, actor, member: Member, first_month: dt.date | None, months
             payments.append(DuesPayment(member=member, organization=member.organization, org_path=member.org_path,
                                         assessment=a, kind=PaymentKind.DUE, month=m, amount_fen=a.monthly_fen,
                                         method=method, proxy_name=proxy_name.strip(), paid_on=paid_on,
-                                        collected_by=_user(actor), note=note.strip()[:200]))
+                                        collected_by=actor_user(actor), note=note.strip()[:200]))
     if voluntary_fen > 0:
         payments.append(DuesPayment(member=member, organization=member.organization, org_path=member.org_path,
                                     kind=PaymentKind.VOLUNTARY, month=month_start(paid_on), amount_fen=voluntary_fen,
                                     method=method, proxy_name=proxy_name.strip(), paid_on=paid_on,
-                                    collected_by=_user(actor), note=note.strip()[:200]))
+                                    collected_by=actor_user(actor), note=note.strip()[:200]))
     try:
         with transaction.atomic():
             DuesPayment.unscoped.bulk_create(payments)
@@ -247,10 +248,6 @@ def payment_record(*, actor, member: Member, first_month: dt.date | None, months
         **({"to_centre": True} if voluntary_fen >= cfg["centre_voluntary_fen"] else {}),
     })
     return payments
-
-
-def _user(actor):
-    return actor if getattr(actor, "pk", None) and not getattr(actor, "is_system", False) else None
 
 
 def _superior(member: Member):
@@ -277,7 +274,7 @@ def reduction_request(*, actor, assessment: DuesAssessment, monthly_fen: int, re
     if DuesReduction.unscoped.filter(assessment=assessment, status=ReductionStatus.REQUESTED).exists():
         raise Conflict("该党员本年度已有待审批的减免申请。", fields={"monthly_fen": ["申请月交纳额：已有待审批的申请"]})
     reduction = DuesReduction.unscoped.create(assessment=assessment, member=member, monthly_fen=monthly_fen,
-                                              reason=reason.strip()[:500], requested_by=_user(actor))
+                                              reason=reason.strip()[:500], requested_by=actor_user(actor))
     log_action(actor=actor, action="dues.reduction.requested", target=reduction, changes={
         "member": member.name, "year": assessment.year, "monthly": yuan(monthly_fen),
         "standard": yuan(assessment.standard_fen)})
@@ -292,7 +289,7 @@ def _decide(*, actor, reduction: DuesReduction, action: str, note: str) -> DuesR
     # 经党支部研究、报上一级党委批准: a grant on the branch itself is not enough.
     require(actor, "member.manage", _superior(reduction.member))
     reduction.status = workflow.check(action, reduction.status)
-    reduction.decided_by = _user(actor)
+    reduction.decided_by = actor_user(actor)
     reduction.decided_at = timezone.now()
     reduction.decision_note = (note or "").strip()[:500]
     reduction.save()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dangjian.audit import registry
 from dangjian.audit.services import diff, log_action
+from dangjian.core.actors import actor_label
 from dangjian.core.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
 from dangjian.core.permissions import require
 from dangjian.members.models import Member, MemberStatus, Standing
@@ -344,16 +345,12 @@ def _content(meeting: Meeting) -> dict:
     }
 
 
-def _actor_label(actor) -> str:
-    return str(getattr(actor, "display_name", "") or actor)[:100]
-
-
 def _freeze(*, actor, meeting: Meeting, why: str) -> Meeting:
     meeting.status = meeting_check(meeting.status, "freeze")
     content = _content(meeting)
     digest = MeetingRecordVersion.hash_of(content)
     MeetingRecordVersion.unscoped.create(meeting=meeting, org_path=meeting.org_path, number=1, content=content,
-                                         content_hash=digest, created_by_label=_actor_label(actor))
+                                         content_hash=digest, created_by_label=actor_label(actor))
     meeting.content_hash, meeting.version, meeting.frozen_at = digest, 1, timezone.now()
     meeting.save(update_fields=["status", "content_hash", "version", "frozen_at"])
     log_action(actor=actor, action="meetings.meeting.frozen", target=meeting, changes={"why": why, "hash": digest})
@@ -417,7 +414,7 @@ def meeting_correct(*, actor, meeting: Meeting, reason: str, data: dict) -> Meet
     number = meeting.version + 1
     version = MeetingRecordVersion.unscoped.create(meeting=meeting, org_path=meeting.org_path, number=number,
                                                    content=content, content_hash=digest, reason=reason[:200],
-                                                   created_by_label=_actor_label(actor))
+                                                   created_by_label=actor_label(actor))
     meeting.content_hash, meeting.version = digest, number
     meeting.save()
     log_action(actor=actor, action="meetings.meeting.corrected", target=meeting,
@@ -542,7 +539,7 @@ def review_open(*, actor, organization: Organization, start: dt.date, end: dt.da
                                             held_on__gte=start, held_on__lte=end).values_list("pk", "org_path"))
     if not meetings:
         raise ValidationFailed("没有可调阅的记录", fields={"organization": ["党组织：该期间内没有已记录的会议"]})
-    batch = ReviewBatch.objects.create(reviewer=actor, reviewer_label=_actor_label(actor), organization=organization,
+    batch = ReviewBatch.objects.create(reviewer=actor, reviewer_label=actor_label(actor), organization=organization,
                                        org_path=organization.path, period_start=start, period_end=end)
     ReviewItem.unscoped.bulk_create([ReviewItem(batch=batch, meeting_id=pk, org_path=path) for pk, path in meetings])
     log_action(actor=actor, action="meetings.review.opened", target=batch,
@@ -566,7 +563,7 @@ def spot_check_create(*, actor, organization: Organization, checked_on: dt.date,
     if errors:
         raise ValidationFailed("抽查内容有误", fields=errors)
     check = SpotCheck.objects.create(organization=organization, org_path=organization.path, meeting=meeting,
-                                     checked_on=checked_on, checker_label=_actor_label(actor), findings=findings[:5000])
+                                     checked_on=checked_on, checker_label=actor_label(actor), findings=findings[:5000])
     log_action(actor=actor, action="meetings.spot_check.created", target=check,
                changes={"organization": organization.name, "findings": findings[:500]})
     return check

@@ -21,7 +21,7 @@ from django.utils import timezone
 from dangjian.audit import registry
 from dangjian.audit.services import log_action
 from dangjian.core import codes, crypto
-from dangjian.core.actors import SYSTEM
+from dangjian.core.actors import SYSTEM, actor_label, actor_user
 from dangjian.core.dates import add_months, add_years
 from dangjian.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
@@ -98,15 +98,6 @@ class StepInput:
 
 def _today() -> dt.date:
     return timezone.localdate()
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) and not getattr(actor, "is_system", False) else None
-
-
-def _label(actor) -> str:
-    user = _user(actor)
-    return "系统" if user is None else (getattr(user, "display_name", "") or user.get_username())
 
 
 def _invalid(field: str, label: str, message: str) -> ValidationFailed:
@@ -243,7 +234,7 @@ def case_create(*, actor, organization: Organization, data: dict, applied_on: dt
         phone_masked=mask_phone(person["phone"]) if person["phone"] else "",
         education=data["education"], occupation=data["occupation"], work_unit=(data.get("work_unit") or "").strip(),
         is_mobile_person=bool(data.get("is_mobile_person")), user=user, applied_on=applied_on,
-        created_by=_user(actor))
+        created_by=actor_user(actor))
     try:
         with transaction.atomic():
             case.save()
@@ -642,7 +633,7 @@ def _save_step(case, actor, step: workflow.Step, data: StepInput, org: Organizat
         case=case, number=step.number, on=data.on, body=data.body, acting_org=org, meeting=data.meeting,
         meeting_ref=(data.meeting_ref or "").strip()[:100], outcome=data.outcome,
         **(vote if step.vote else {}), details=details, note=(data.note or "").strip()[:500],
-        rule_version=rules.version_on(data.on), entered_by=_user(actor), entered_by_label=_label(actor))
+        rule_version=rules.version_on(data.on), entered_by=actor_user(actor), entered_by_label=actor_label(actor))
     role = {"mentor": PersonRole.MENTOR, "sponsor": PersonRole.SPONSOR}.get(step.people)
     if role:
         CasePerson.objects.bulk_create([CasePerson(step=record, case=case, role=role, member=m, name=m.name)
@@ -827,7 +818,7 @@ def case_move(*, actor, case: RecruitmentCase, to: Organization, on: dt.date) ->
         member_org = Member.unscoped.filter(pk=case.member_id).values_list("organization_id", flat=True).first()
         if member_org != to.pk:
             raise Conflict("已是预备党员：档案随组织关系转移，只能转到本人现在所在的党组织；调动请办理组织关系转接。")
-    CaseMove.objects.create(case=case, from_org=case.organization, to_org=to, on=on, actor_label=_label(actor))
+    CaseMove.objects.create(case=case, from_org=case.organization, to_org=to, on=on, actor_label=actor_label(actor))
     old = case.organization.name
     case.organization, case.org_path = to, to.path
     _refresh(case)
@@ -847,7 +838,7 @@ def case_follow_member(member: Member, *, actor=None, on: dt.date | None = None)
     cases = (RecruitmentCase.unscoped.select_for_update(of=("self",)).select_related("organization")
              .filter(member=member).exclude(organization_id=to.pk).order_by("pk"))
     for case in cases:
-        CaseMove.objects.create(case=case, from_org=case.organization, to_org=to, on=on, actor_label=_label(actor))
+        CaseMove.objects.create(case=case, from_org=case.organization, to_org=to, on=on, actor_label=actor_label(actor))
         old = case.organization.name
         case.organization, case.org_path = to, to.path
         if case.status == CaseStatus.OPEN:
@@ -928,7 +919,7 @@ def document_add(*, actor, case: RecruitmentCase, kind: str, upload, step: Recru
     if not _content_matches(suffix, content):
         raise _invalid("file", "文件", "文件内容与扩展名不符")
     doc = CaseDocument(case=case, step=step, kind=kind, name=name, size=len(content),
-                       sha256=hashlib.sha256(content).hexdigest(), uploaded_by_label=_label(actor))
+                       sha256=hashlib.sha256(content).hexdigest(), uploaded_by_label=actor_label(actor))
     # The storage picks the stored name (Storage.get_valid_name, get_available_name): never a path of ours.
     doc.file.save(name, ContentFile(content), save=False)
     try:

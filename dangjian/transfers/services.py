@@ -14,7 +14,7 @@ from django.utils import timezone
 from dangjian.audit import registry
 from dangjian.audit.services import log_action, log_failure
 from dangjian.core import crypto
-from dangjian.core.actors import SYSTEM
+from dangjian.core.actors import SYSTEM, actor_label, actor_user
 from dangjian.core.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
 from dangjian.core.masking import mask_id_number
 from dangjian.core.permissions import can, require
@@ -80,19 +80,9 @@ def handling_committee(org: Organization) -> Organization:
     return chain[-1]
 
 
-def _actor_user(actor):
-    return actor if getattr(actor, "is_authenticated", False) and not getattr(actor, "is_system", False) else None
-
-
-def _actor_label(actor) -> str:
-    if _actor_user(actor) is None:
-        return "系统"
-    return getattr(actor, "display_name", "") or actor.get_username()
-
-
 def _record(t: Transfer, *, actor, action: str, old: str, on: dt.date, note: str = "", changes=None) -> None:
     TransferEvent.objects.create(transfer=t, action=action, from_status=old, to_status=t.status, on=on,
-                                 actor=_actor_user(actor), actor_label=_actor_label(actor), note=note[:200])
+                                 actor=actor_user(actor), actor_label=actor_label(actor), note=note[:200])
     audit = {"status": [old, t.status], "on": on.isoformat(), **(changes or {})}
     log_action(actor=actor, action=f"transfers.transfer.{_AUDIT[action]}", target=t, changes=audit)
 
@@ -116,7 +106,7 @@ def _move(t: Transfer, action: str, on: dt.date) -> str:
 
 
 def _is_own(actor, t: Transfer) -> bool:
-    user = _actor_user(actor)
+    user = actor_user(actor)
     return user is not None and t.member is not None and t.member.user_id == user.pk
 
 
@@ -199,7 +189,7 @@ def transfer_create(*, actor, member: Member, kind: str, to_org: Organization | 
     they are until the receiver accepts (DOMAIN-RULES §4.1)."""
     on = _today(on)
     member = Member.unscoped.select_for_update().select_related("organization").get(pk=member.pk)
-    own = _actor_user(actor) is not None and member.user_id == actor.pk
+    own = actor_user(actor) is not None and member.user_id == actor.pk
     if not own:
         require(actor, "member.manage", member.organization)
     if kind not in (TransferKind.WITHIN, TransferKind.OUT, TransferKind.TEMPORARY):
@@ -225,7 +215,7 @@ def transfer_create(*, actor, member: Member, kind: str, to_org: Organization | 
                  member_status=member.status, from_org=member.organization, to_org=to_org, to_external=to_external,
                  sender_committee=handling_committee(member.organization),
                  receiver_committee=handling_committee(to_org) if to_org else None,
-                 reason=reason, dues_paid_up_to=_dues_paid_up_to(member), created_by=_actor_user(actor))
+                 reason=reason, dues_paid_up_to=_dues_paid_up_to(member), created_by=actor_user(actor))
     try:
         with transaction.atomic():
             t.save()
@@ -286,7 +276,7 @@ def transfer_register_incoming(*, actor, to_org: Organization | None, person_nam
                 id_number_masked=mask_id_number(number), id_number_digest=digest, member_status=member_status,
                 from_external=from_external[:100], to_org=to_org, receiver_committee=committee,
                 letter_number=letter_number[:60], letter_issued_on=min(on, valid_until), valid_until=valid_until,
-                dues_paid_up_to=dues_paid_up_to, submitted_on=on, approved_on=on, created_by=_actor_user(actor))
+                dues_paid_up_to=dues_paid_up_to, submitted_on=on, approved_on=on, created_by=actor_user(actor))
     except IntegrityError:
         raise _already_incoming() from None
     _party(t, Side.RECEIVER, to_org)
@@ -569,7 +559,7 @@ def transfer_whole_unit(*, actor, unit: Organization, to_parent: Organization | 
         kind=TransferKind.WHOLE_UNIT, status=TransferStatus.CLOSED, person_name=unit.name[:50], id_number_masked="—",
         from_org=old_parent, to_org=to_parent, sender_committee=sender, receiver_committee=receiver, unit=unit,
         unit_members=count, reason=" ".join((reason or "").split())[:200], submitted_on=on, approved_on=on,
-        accepted_on=on, placed_on=on, closed_on=on, created_by=_actor_user(actor))
+        accepted_on=on, placed_on=on, closed_on=on, created_by=actor_user(actor))
     _party(t, Side.SENDER, old_parent)
     _party(t, Side.RECEIVER, to_parent)
     _record(t, actor=actor, action="whole_unit", old="", on=on, note=f"{unit.name}及所属{count}名党员",
