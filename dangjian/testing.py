@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import os
+import shutil
 from dataclasses import dataclass
 
 import factory
@@ -135,3 +137,26 @@ def build_district() -> District:
     m_a2 = make_member(a2, name="李四", born=dt.date(1988, 6, 9))
     m_b1 = make_member(b1, name="王五", born=dt.date(1990, 8, 16))
     return District(root, a, a1, a2, b, b1, m_a1, m_a2, m_b1, users)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@contextlib.contextmanager
+def browser_page(width: int, height: int):
+    """A page of Debian's Chromium driven by Playwright, at the given viewport. Without Chromium the test is
+    skipped, except in CI, which must have it."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium for the browser test")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()

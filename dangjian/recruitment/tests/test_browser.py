@@ -1,31 +1,20 @@
 """发展党员 in a real browser (Debian's Chromium through Playwright): the district admin opens a case from the
 list, records a step through its form and sees it on the timeline; no request leaves 127.0.0.1."""
 
-import os
 from urllib.parse import urlparse
 
 import pytest
 
 from dangjian.recruitment.tests.factories import START, open_case, schedule
-from dangjian.testing import PASSWORD, build_district
-from dangjian.web.tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+from dangjian.testing import PASSWORD, browser_page, build_district
 
 pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
 def desk_page():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium for the browser test")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    with browser_page(1280, 900) as page:
         yield page
-        browser.close()
 
 
 @pytest.fixture

@@ -1,34 +1,20 @@
 """A real browser (Debian's Chromium driven by Playwright) logs in, opens the roster and a member page,
 and no request leaves 127.0.0.1 (the intranet rule)."""
 
-import os
-import shutil
 from urllib.parse import urlparse
 
 import pytest
 
 from dangjian.testing import PASSWORD, build_district
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from dangjian.testing import browser_page as launched_page
 
 pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
 def browser_page():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium for the browser test")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 375, "height": 800})
+    with launched_page(375, 800) as page:
         yield page
-        browser.close()
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ from dangjian.core.actors import SYSTEM
 from dangjian.core.scoping import system_scope
 from dangjian.notifications import notices
 from dangjian.notifications.services import Message, notification_create
-from dangjian.testing import PASSWORD, build_district
-
-from .test_browser import CHROMIUM, CHROMIUM_ARGS
+from dangjian.testing import PASSWORD, browser_page, build_district
 
 pytestmark = [pytest.mark.browser]
 
@@ -23,17 +21,8 @@ PAGES = ["/my/", "/my/settings/", "/notifications/"]
 
 @pytest.fixture
 def phone_page():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium for the browser test")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": WIDTH, "height": 740})
+    with browser_page(WIDTH, 740) as page:
         yield page
-        browser.close()
 
 
 @pytest.fixture
