@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_MEMBERS ?= 5000
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test install migrate demo lint bench clean
+.PHONY: run test install migrate demo lint security bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Static security checks (bandit: every finding fixed or marked with its reason) and known vulnerabilities in the
+# installed packages (pip-audit; says so when the advisory service cannot be reached). docs/security.md.
+security: install
+	$(BIN)/bandit -q -c pyproject.toml -r dangjian config bench
+	$(BIN)/python config/audit_deps.py
 
 # Benchmarks of issue 8 on a separate database (docs/performance.md). Generate it first (minutes at 1M):
 #   $(BIN)/python -m bench.generate --members 1000000
