@@ -127,7 +127,7 @@ class ActionIn(Input):
     member: IncomingMemberIn | None = None  # accept of a transfer into the district (区外转入)
 
 
-class StatsOut(Schema):
+class TransferStatsOut(Schema):
     out: int
     into: int
     within: int
@@ -161,7 +161,7 @@ def my_transfers(request):
     return rows
 
 
-@router.get("/statistics", response={200: StatsOut, **ERRORS}, summary="组织关系转接统计")
+@router.get("/statistics", response={200: TransferStatsOut, **ERRORS}, summary="组织关系转接统计")
 def transfer_statistics(request, start: date, end: date, org: Id | None = None):
     require_somewhere(request.user, "member.view")
     if end < start:
@@ -302,11 +302,11 @@ def _incoming_member(t, payload: IncomingMemberIn | None) -> dict | None:
     return form.cleaned_data
 
 
-class RevealOut(Schema):
+class ContactRevealOut(Schema):
     contact: str
 
 
-@router.post("/mobile/{id}/reveal", response={200: RevealOut, **ERRORS}, summary="查看流动党员完整联系方式（留痕）")
+@router.post("/mobile/{id}/reveal", response={200: ContactRevealOut, **ERRORS}, summary="查看流动党员完整联系方式（留痕）")
 def mobile_reveal(request, id: Id, response: HttpResponse):
     from dangjian.core.permissions import load_one
 
