@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dangjian.audit import registry
 from dangjian.audit.services import diff, log_action
+from dangjian.core import uploads
 from dangjian.core.actors import actor_label
 from dangjian.core.errors import Conflict, PermissionDenied, ValidationFailed
 from dangjian.core.permissions import can, require
@@ -55,7 +56,6 @@ TEXT_LIMITS = {"name": ("名称", 100), "address": ("地址", 200), "street": ("
                "hours_note": ("开放时间说明", 200), "contact_name": ("联系人", 50), "contact_phone": ("联系电话", 30),
                "services": ("服务项目", 2000), "description": ("简介", 5000)}
 PHONE_RE = re.compile(r"^[0-9+\-() ]{7,30}$")
-PHOTO_TYPES = {".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG\r\n\x1a\n"}
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -115,14 +115,13 @@ def _clean_site(data: dict) -> dict:
 def _check_photo(photo) -> None:
     if photo is None:
         return
-    name = (photo.name or "").lower()
-    ext = name[name.rfind("."):] if "." in name else ""
+    if (photo.size or 0) > PHOTO_MAX_BYTES:
+        _fail({"photo": ["照片：不能超过 5 MB"]})
+    ext = uploads.suffix_of(photo.name or "")
     head = photo.read(16)
     photo.seek(0)
-    if ext not in PHOTO_TYPES or not head.startswith(PHOTO_TYPES[ext]):
+    if ext not in uploads.IMAGES or not uploads.content_matches(ext, head):
         _fail({"photo": ["照片：只接受 JPG 或 PNG 图片"]})
-    if photo.size > PHOTO_MAX_BYTES:
-        _fail({"photo": ["照片：不能超过 5 MB"]})
 
 
 def _forget_public_choices() -> None:
@@ -151,7 +150,7 @@ def site_create(*, actor, organization: Organization, data: dict, photo=None) ->
     _check_photo(photo)
     site = Site(organization=organization, org_path=organization.path, **clean)
     if photo is not None:
-        site.photo.save(photo.name, photo, save=False)
+        site.photo.save(uploads.stored_name(uploads.suffix_of(photo.name)), photo, save=False)
     site.save()
     log_action(actor=actor, action="bases.site.created", target=site, changes=_site_view(site))
     _forget_public_choices()
@@ -168,7 +167,7 @@ def site_update(*, actor, site: Site, data: dict, photo=None) -> Site:
     for f, v in clean.items():
         setattr(site, f, v)
     if photo is not None:
-        site.photo.save(photo.name, photo, save=False)
+        site.photo.save(uploads.stored_name(uploads.suffix_of(photo.name)), photo, save=False)
     site.save()
     changes = diff(before, _site_view(site))
     if photo is not None:

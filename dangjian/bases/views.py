@@ -8,13 +8,14 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from dangjian.core import uploads
 from dangjian.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from dangjian.core.forms import submit
 from dangjian.core.permissions import can, load_one, require, require_somewhere
@@ -68,10 +69,8 @@ def site_photo(request, site_id: int):
     site = selectors.public_site_get(site_id=site_id)
     if not site.photo:
         raise Http404()
-    response = FileResponse(site.photo.open("rb"), content_type="image/png" if site.photo.name.lower().endswith(
-        ".png") else "image/jpeg")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    name = f"{site.name}{uploads.suffix_of(site.photo.name)}"
+    return uploads.file_response(site.photo.open("rb"), name=name, inline=True, public=True)
 
 
 def site_map(request):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -14,6 +13,7 @@ from django.utils import timezone
 
 from dangjian.audit import registry
 from dangjian.audit.services import diff, log_action
+from dangjian.core import uploads
 from dangjian.core.actors import actor_label
 from dangjian.core.errors import Conflict, PermissionDenied, RuleViolation, ValidationFailed
 from dangjian.core.permissions import require
@@ -61,13 +61,7 @@ registry.register({
     "meetings.appraisal.saved": "保存民主评议结果",
 })
 
-ALLOWED_FILES = {  # extension → (leading bytes any of which the file must start with, label)
-    ".jpg": ((b"\xff\xd8\xff",), "图片"),
-    ".jpeg": ((b"\xff\xd8\xff",), "图片"),
-    ".png": ((b"\x89PNG\r\n\x1a\n",), "图片"),
-    ".pdf": ((b"%PDF-",), "PDF"),
-    ".docx": ((b"PK\x03\x04",), "Word 文档"),
-}
+ALLOWED_FILES = {".jpg": "图片", ".jpeg": "图片", ".png": "图片", ".pdf": "PDF", ".docx": "Word 文档"}
 TEXT_LIMITS = {"title": ("会议名称", 100), "place": ("地点", 100), "chair": ("主持人", 50),
                "recorder": ("记录人", 50), "agenda": ("议程", 5000), "minutes": ("会议记录", 50000),
                "observers": ("列席人员", 2000)}
@@ -428,8 +422,8 @@ def attachment_add(*, actor, meeting: Meeting, name: str, content: bytes) -> Att
     _lock(meeting)
     require(actor, "member.manage", meeting.organization)
     meeting_check(meeting.status, "attach")
-    name = Path(name or "").name[:200]
-    ext = Path(name).suffix.lower()
+    name = uploads.display_name(name, max_length=200)
+    ext = uploads.suffix_of(name)
     limit = rules.params()["attachment_max_bytes"]
     if ext not in ALLOWED_FILES:
         raise ValidationFailed("文件类型不支持", fields={"file": ["附件：只能上传 jpg、png 图片、PDF 或 docx 文档"]})
@@ -437,9 +431,8 @@ def attachment_add(*, actor, meeting: Meeting, name: str, content: bytes) -> Att
         raise ValidationFailed("文件为空", fields={"file": ["附件：文件是空的"]})
     if len(content) > limit:
         raise ValidationFailed("文件过大", fields={"file": [f"附件：不能超过 {limit // (1024 * 1024)} MB"]})
-    magic, label = ALLOWED_FILES[ext]
-    if not any(content.startswith(m) for m in magic):
-        raise ValidationFailed("文件内容与类型不符", fields={"file": [f"附件：文件内容不是有效的{label}"]})
+    if not uploads.content_matches(ext, content):
+        raise ValidationFailed("文件内容与类型不符", fields={"file": [f"附件：文件内容不是有效的{ALLOWED_FILES[ext]}"]})
     att = Attachment(meeting=meeting, org_path=meeting.org_path, name=name, extension=ext, size=len(content),
                      sha256=hashlib.sha256(content).hexdigest())
     att.file.save(name, ContentFile(content), save=False)

@@ -9,12 +9,12 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from dangjian.core import uploads
 from dangjian.core.errors import NotFound, PermissionDenied
 from dangjian.core.forms import submit
 from dangjian.core.permissions import can, require, require_somewhere
@@ -244,9 +244,7 @@ def attachment_add(request, meeting_id: int):
 @login_required
 def attachment_download(request, attachment_id: int):
     att = selectors.attachment_get(actor=request.user, attachment_id=attachment_id)
-    response = FileResponse(att.file.open("rb"), as_attachment=not att.is_image, filename=att.name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.file_response(att.file.open("rb"), name=att.name, inline=att.is_image)
 
 
 # --- compliance and statistics ---------------------------------------------------------------------------

@@ -302,6 +302,10 @@ def test_a_photo_is_checked_stored_and_served_publicly(client, bases, settings, 
     response = client.get(reverse("bases:photo", args=[bases.site.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert b"".join(response.streaming_content) == PNG
+    assert response["X-Content-Type-Options"] == "nosniff" and "sandbox" in response["Content-Security-Policy"]
+    with system_scope("test"):
+        bases.site.refresh_from_db()
+    assert "x.png" not in bases.site.photo.name  # the uploader's file name never becomes the stored name
     assert reverse("bases:photo", args=[bases.site.pk]) in client.get(
         reverse("bases:site", args=[bases.site.pk])).content.decode()
     hidden = make_site(bases.district.committee_a, name="未公开", is_published=False)

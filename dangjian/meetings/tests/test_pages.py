@@ -285,6 +285,8 @@ def test_upload_and_member_download(client, district, settings, tmp_path):
     # Read to the end, which closes it; a second close() would fire request_finished and close the database
     # connection under the test's transaction (PostgreSQL).
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"\x89PNG")
+    assert response["Content-Disposition"].startswith("inline") and response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"] and "no-store" in response["Cache-Control"]
     stranger = held(d.branch_a2, timezone.localdate() - dt.timedelta(days=1), ["theme_day"])
     with system_scope("test"):
         from dangjian.meetings.services import attachment_add
