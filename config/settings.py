@@ -215,6 +215,17 @@ LOGGING = {
 DANGJIAN_FIELD_KEYS = env("DANGJIAN_FIELD_KEYS")
 # Key of the keyed hash (HMAC-SHA256) that makes encrypted ID numbers and phones searchable by exact value.
 DANGJIAN_LOOKUP_KEY = env("DANGJIAN_LOOKUP_KEY")
+# The privacy notice (个人信息保护法 第十七条) has a version; a new version asks everyone to read and agree again.
+DANGJIAN_PRIVACY_NOTICE_VERSION = env("DANGJIAN_PRIVACY_NOTICE_VERSION", "2026-12")
+# How people reach the 组织部 about their personal information (phone, address, e-mail), shown in the notice;
+# empty: the notice points to the person's own branch and the 组织部 by name only.
+DANGJIAN_PRIVACY_CONTACT = env("DANGJIAN_PRIVACY_CONTACT", "")
+# A recruitment case that ended without admission (withdrawn, not passed) keeps the person's data this many days
+# after it ended, then is anonymised (第十九条: no longer than needed). 【L】 local practice: three years.
+DANGJIAN_APPLICANT_RETENTION_DAYS = int(env("DANGJIAN_APPLICANT_RETENTION_DAYS", "1095"))
+# The audit log stays online (searchable) this many months, then is archived with its hash chain intact;
+# 网络安全法 第二十三条 requires at least 6 months (DOMAIN-RULES §7.1), so less is refused at start-up.
+DANGJIAN_AUDIT_ONLINE_MONTHS = int(env("DANGJIAN_AUDIT_ONLINE_MONTHS", "12"))
 
 # --- Rules that are local practice or unverified (DOMAIN-RULES 【U】/【L】): settings, not code -------
 DANGJIAN_RULES = {
@@ -265,6 +276,8 @@ DANGJIAN_SCHEDULE = {
     "recruitment.due_reminders": env("DANGJIAN_CRON_RECRUITMENT_DUE", "15 7 * * *"),
     "dues.arrears_reminders": env("DANGJIAN_CRON_DUES_ARREARS", "0 9 10 * *"),  # monthly, the 10th
     "bases.waiting_list_offers": env("DANGJIAN_CRON_BASES_OFFERS", "*/10 * * * *"),
+    "audit.archive": env("DANGJIAN_CRON_AUDIT_ARCHIVE", "30 2 1 * *"),  # monthly, the 1st, at night
+    "recruitment.anonymise_ended": env("DANGJIAN_CRON_RECRUITMENT_ANONYMISE", "45 2 * * *"),
 }
 
 # --- Notifications (推送) ------------------------------------------------------------------------------

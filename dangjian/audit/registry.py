@@ -27,5 +27,8 @@ register(
     {
         "audit.log.searched": "查询审计日志",
         "audit.log.exported": "导出审计日志",
+        "audit.archived": "归档审计日志",
+        "audit.archive.downloaded": "下载审计日志归档文件",
+        "audit.archive.searched": "查询审计日志归档",
     }
 )

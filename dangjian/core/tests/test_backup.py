@@ -30,6 +30,7 @@ def _live_sqlite(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("CREATE TABLE sample (id INTEGER PRIMARY KEY, name TEXT)")
     conn.execute("CREATE TABLE audit_auditentry (id INTEGER PRIMARY KEY, action TEXT)")
+    conn.execute("CREATE TABLE audit_auditarchive (id INTEGER PRIMARY KEY, first_entry_id INTEGER, last_entry_id INTEGER)")
     for sql in triggers.SQLITE_INSTALL:
         conn.execute(sql)
     conn.executemany("INSERT INTO sample VALUES (?, ?)", [(1, "甲"), (2, "乙"), (3, "丙")])
@@ -170,6 +171,7 @@ def test_pg_dump_and_restore_round_trip_with_the_audit_triggers(scratch_pg, tmp_
     db, conn = scratch_pg
     conn.execute("CREATE TABLE sample (id int PRIMARY KEY, name text)")
     conn.execute("CREATE TABLE audit_auditentry (id bigint PRIMARY KEY, action text)")
+    conn.execute("CREATE TABLE audit_auditarchive (id bigint PRIMARY KEY, first_entry_id bigint, last_entry_id bigint)")
     for sql in triggers.POSTGRES_INSTALL:
         conn.execute(sql)
     conn.execute("INSERT INTO sample VALUES (1, '甲'), (2, '乙'), (3, '丙')")
