@@ -151,6 +151,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env("DANGJIAN_MEDIA_ROOT", str(VAR_DIR / "media")))  # shared storage with several app servers
+# Uploads, exports and audit archives hold personal data: readable by the service account (and its group) only.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 # --- Login security (DOMAIN-RULES §7.1 身份鉴别; docs: dangjian/accounts/throttle.py, policy.py) --------
 # A password expires this many days after it was set (0: never); the last N passwords may not be reused.
