@@ -220,6 +220,9 @@ DANGJIAN_FIELD_KEYS = env("DANGJIAN_FIELD_KEYS")
 DANGJIAN_LOOKUP_KEY = env("DANGJIAN_LOOKUP_KEY")
 # The privacy notice (个人信息保护法 第十七条) has a version; a new version asks everyone to read and agree again.
 DANGJIAN_PRIVACY_NOTICE_VERSION = env("DANGJIAN_PRIVACY_NOTICE_VERSION", "2026-12")
+# The applicants' notice (《入党申请人个人信息处理告知书》, recruitment) is a text of its own with its own version:
+# changing it must not ask every user of the platform to agree again.
+DANGJIAN_APPLICANT_NOTICE_VERSION = env("DANGJIAN_APPLICANT_NOTICE_VERSION", "2026-12")
 # How people reach the 组织部 about their personal information (phone, address, e-mail), shown in the notice;
 # empty: the notice points to the person's own branch and the 组织部 by name only.
 DANGJIAN_PRIVACY_CONTACT = env("DANGJIAN_PRIVACY_CONTACT", "")
@@ -244,6 +247,9 @@ DANGJIAN_RULES = {
 # Imports: the biggest file a worker may upload, and how many rows one import may hold.
 DANGJIAN_IMPORT_MAX_BYTES = int(env("DANGJIAN_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 DANGJIAN_IMPORT_MAX_ROWS = int(env("DANGJIAN_IMPORT_MAX_ROWS", "200000"))
+# SQLite page cache (MB) while an import writes (members/roster.py `_import_page_cache`); 0 keeps the usual
+# 64 MB. Used only as far as the import touches pages: a district's database never fills it.
+DANGJIAN_IMPORT_SQLITE_CACHE_MB = int(env("DANGJIAN_IMPORT_SQLITE_CACHE_MB", "1024"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = DANGJIAN_IMPORT_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = DANGJIAN_IMPORT_MAX_BYTES
 

@@ -33,13 +33,17 @@ CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png
 
 
 def display_name(name: str | None, *, max_length: int = 150) -> str:
-    """The uploader's name as a label: no directories, no control characters, the extension kept when cut."""
-    base = "".join(ch for ch in PurePath((name or "").replace("\\", "/")).name if ch.isprintable()).strip()
-    if len(base) <= max_length:
-        return base
-    stem, dot, suffix = base.rpartition(".")
-    keep = f"{dot}{suffix}" if dot and len(suffix) <= 8 else ""
-    return base[: max_length - len(keep)] + keep
+    """The file's own name as the user's computer had it, as a label: no folder part (either slash: old browsers
+    send C:\\…\\name), no control or format characters (they would break the download header or hide the real
+    extension), at most `max_length` characters with the extension kept."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join("".join(ch for ch in name if ch.isprintable()).split())
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return name[:max_length]
+    ext = ext.lower()
+    stem = stem.strip(" .") or "材料"
+    return f"{stem[:max_length - len(ext) - 1]}.{ext}"
 
 
 def suffix_of(name: str) -> str:

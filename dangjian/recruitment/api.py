@@ -27,7 +27,7 @@ from dangjian.members.selectors import access_member
 from dangjian.orgs.selectors import access_organization
 
 from . import deadlines, selectors, services, workflow
-from .models import Body, CaseStatus, Outcome, RecruitmentCase, Stage
+from .models import Body, CaseStatus, ConsentMethod, Outcome, RecruitmentCase, Stage
 
 router = Router(tags=["发展党员"])
 
@@ -43,6 +43,7 @@ FIELD_LABELS = {
     "organization": "培养党组织", "applied_on": "递交申请日期", "name": "姓名", "id_number": "身份证号",
     "phone": "手机号码", "education": "学历", "occupation": "职业类别", "ethnicity": "民族",
     "work_unit": "工作或学习单位", "is_mobile_person": "流动人员", "note": "备注",
+    "consent_method": "个人信息处理同意", "consent_on": "同意日期",
     "number": "步骤", "on": "日期", "body": "决定或办理主体", "outcome": "结果", "meeting_id": "会议",
     "meeting": "会议", "meeting_ref": "会议（文字记录）", "voters_expected": "应到会有表决权党员",
     "voters_present": "实到会有表决权党员", "written_opinions": "书面意见", "yes": "赞成", "no": "反对",
@@ -231,9 +232,17 @@ class CaseDetailOut(CaseOut):
     member_id: int | None
     extension_months: int
     end_reason: str
+    consent_version: str
+    consent_on: date | None
+    consent_method: Choice | None
+    anonymised_at: datetime | None
     steps: list[StepOut]
     deadlines: list[DeadlineOut]
     allowed_steps: list[AllowedStepOut]
+
+    @staticmethod
+    def resolve_consent_method(obj):
+        return _choice(obj.consent_method, ConsentMethod) if obj.consent_method else None
 
     @staticmethod
     def resolve_steps(obj):
@@ -333,6 +342,10 @@ class CaseIn(Input):
     ethnicity: Annotated[str, StringConstraints(max_length=8)] = "01"
     work_unit: Short = ""
     is_mobile_person: bool = False
+    # PIPL 第二十九条: the applicant's consent to the 告知书 in force (GET /recruitment/privacy-notice/ prints it);
+    # without it the case is refused (422 naming `consent_method`). Optional here so the refusal says why.
+    consent_method: Annotated[str, StringConstraints(max_length=8)] = ""
+    consent_on: date | None = None
     note: Note = ""
 
 

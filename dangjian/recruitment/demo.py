@@ -8,7 +8,7 @@ import datetime as dt
 from dangjian.core.dates import add_months, add_years
 from dangjian.core.validators import build_id_number
 
-from .models import Body, Outcome
+from .models import Body, ConsentMethod, Outcome
 from .services import StepInput, case_create, step_record
 
 BODIES = {1: Body.APPLICANT, 14: Body.APPLICANT, 22: Body.APPLICANT, 3: Body.BRANCH_COMMITTEE,
@@ -52,9 +52,13 @@ def valid_input(number: int, on: dt.date, *, people=None) -> StepInput:
     return data
 
 
-def person(n: int, *, born: dt.date = dt.date(1998, 3, 14), sex: str = "female", **kw) -> dict:
+def person(n: int, *, born: dt.date = dt.date(1998, 3, 14), sex: str = "female",
+           consented_on: dt.date = dt.date(2024, 5, 6), **kw) -> dict:
+    """An applicant's data as a worker enters it, with the consent signed on the printed 告知书 (PIPL 第二十九条:
+    no case without it) on `consented_on`, usually the day the application was handed in."""
     return {"name": f"申请人{n:03d}", "id_number": build_id_number("110105", born, n, sex), "phone": "13900001111",
-            "education": "21", "occupation": "professional", "work_unit": "示范单位", **kw}
+            "education": "21", "occupation": "professional", "work_unit": "示范单位",
+            "consent_method": ConsentMethod.WRITTEN, "consent_on": consented_on, **kw}
 
 
 def walk(actor, case, *, until: int, start: dt.date, mentors=(), sponsors=()):
@@ -82,7 +86,8 @@ def seed_cases(actor, branch, members, today: dt.date) -> int:
         start = add_months(today, -months) - dt.timedelta(days=20)
         born = dt.date(1990 + n, n, 10 + n)
         case = case_create(actor=actor, organization=branch, applied_on=start,
-                           data=person(900 + n, born=born, sex="male" if n % 2 else "female", name=name))
+                           data=person(900 + n, born=born, sex="male" if n % 2 else "female", name=name,
+                                       consented_on=start))
         dates = schedule(start)
         until = max(n for n in range(1, last + 1) if n == 1 or dates[n] <= today)
         walk(actor, case, until=until, start=start, mentors=mentors, sponsors=sponsors)

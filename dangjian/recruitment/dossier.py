@@ -78,6 +78,13 @@ def _meeting(s) -> str:
     return s.meeting_ref
 
 
+def _consent(case: RecruitmentCase) -> str:
+    """How and when the applicant agreed to the 告知书, and to which version (PIPL 第十七、二十九条)."""
+    if not case.consent_method:
+        return "未记录（建立档案时尚未记录同意）"
+    return f"{case.get_consent_method_display()}，{_date(case.consent_on)}，告知书{case.consent_version}版"
+
+
 def case_dossier(case: RecruitmentCase, *, today: dt.date | None = None) -> bytes:
     """The dossier of one case (loaded through the scope by the caller)."""
     today = today or timezone.localdate()
@@ -100,7 +107,7 @@ def case_dossier(case: RecruitmentCase, *, today: dt.date | None = None) -> byte
     doc.add_heading("一、基本情况", level=2)
     person = [
         ("姓名", case.name), ("性别", case.get_gender_display()), ("民族", case.get_ethnicity_display()),
-        ("出生日期", _date(case.birth_date)), ("身份证号", case.id_number_masked),
+        ("出生日期", f"{case.birth_date.year}年" if case.anonymised_at else _date(case.birth_date)), ("身份证号", case.id_number_masked),
         ("手机号码", case.phone_masked or "—"), ("学历", case.get_education_display()),
         ("职业类别", case.get_occupation_display()), ("工作或学习单位", case.work_unit or "—"),
         ("流动人员", "是" if case.is_mobile_person else "否"), ("培养党组织", case.organization.name),
@@ -113,7 +120,10 @@ def case_dossier(case: RecruitmentCase, *, today: dt.date | None = None) -> byte
         person.append(("延长预备期", f"{case.extension_months}个月"))
     person.append(("转正日期", _date(case.converted_on)))
     if case.ended_on:
-        person += [("终止日期", _date(case.ended_on)), ("终止原因", case.end_reason)]
+        person += [("终止日期", _date(case.ended_on)), ("终止原因", case.end_reason or "—")]
+    person.append(("个人信息处理同意", _consent(case)))
+    if case.anonymised_at:
+        person.append(("匿名化", f"{_time(case.anonymised_at)}（保存期满，个人信息已删除，出生日期只保留年份）"))
     _table(doc, person)
 
     doc.add_heading("二、发展步骤记录", level=2)

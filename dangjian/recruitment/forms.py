@@ -12,7 +12,7 @@ from dangjian.core import codes
 from dangjian.orgs.models import Organization
 
 from . import workflow
-from .models import Body, DocumentKind, LocalPractice, Outcome, PersonRole
+from .models import Body, ConsentMethod, DocumentKind, LocalPractice, Outcome, PersonRole
 from .services import PLAN_FIELDS, PRACTICE_FIELDS
 
 REQUIRED = {"required": "请填写"}
@@ -67,6 +67,11 @@ class CaseForm(forms.Form):
                                           help_text="流动人员确定为发展对象时，须在流出地和流入地同时公示（细则第十三条）")
     organization = forms.ModelChoiceField(label="培养党组织", queryset=Organization.objects.none(), error_messages=CHOOSE)
     applied_on = date_field("递交申请日期")
+    consent_method = forms.ChoiceField(
+        label="个人信息处理同意", choices=[("", "请选择"), *ConsentMethod.choices],
+        error_messages={**CHOOSE, "required": "未取得申请人同意不能建立档案，请选择同意方式（在告知书上书面签字，或本人在线确认）"},
+        help_text="申请人阅读《入党申请人个人信息处理告知书》后，在告知书上签字，或本人在手机上确认；未取得同意不能建立档案")
+    consent_on = date_field("同意日期", help_text="申请人签字或确认的日期")
     username = forms.CharField(label="本人登录账号", max_length=150, required=False,
                                help_text="可选：本人已有平台账号的，填写其用户名，本人即可在手机上查看入党进度")
     note = forms.CharField(label="备注", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -76,7 +81,8 @@ class CaseForm(forms.Form):
         if organizations is not None:
             self.fields["organization"] = org_field("培养党组织", organizations)
             self.order_fields(["name", "id_number", "phone", "ethnicity", "education", "occupation", "work_unit",
-                               "is_mobile_person", "organization", "applied_on", "username", "note"])
+                               "is_mobile_person", "organization", "applied_on", "consent_method", "consent_on",
+                               "username", "note"])
 
 
 class DocumentForm(forms.Form):

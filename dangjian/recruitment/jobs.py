@@ -1,5 +1,6 @@
-"""Scheduled work of 发展党员 (期限提醒). A plain function `fn(*, on) -> int`; the task queue runs it under a
-system scope (core.jobs). Idempotent through dedupe keys: running twice the same day sends nothing new."""
+"""Scheduled work of 发展党员 (期限提醒, 匿名化). Plain functions `fn(*, on) -> int`; the task queue runs them
+under a system scope (core.jobs). Idempotent: the reminders through dedupe keys (running twice the same day
+sends nothing new), the anonymisation because an anonymised case no longer matches."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from dangjian.core.actors import SYSTEM
 from dangjian.notifications.selectors import workers_of_many
 from dangjian.notifications.services import Message, notification_create
 
-from . import notices, rules
+from . import notices, rules, services
 from .models import CaseStatus, RecruitmentCase
+
+ANONYMISE_BATCH = 200  # cases per transaction: a city's backlog never holds one long lock
 
 
 def due_reminders(*, on: dt.date) -> int:
@@ -40,3 +43,20 @@ def due_reminders(*, on: dt.date) -> int:
     with transaction.atomic():
         return notification_create(actor=SYSTEM, messages=messages)
 
+
+
+def anonymise_ended(*, on: dt.date) -> int:
+    """Cases that ended without admission more than DANGJIAN_APPLICANT_RETENTION_DAYS before `on` lose the
+    person's information (services.cases_anonymise; PIPL 第十九条). A batch at a time, each its own
+    transaction, the oldest first along the partial index case_to_anonymise (an anonymised case leaves it, so
+    each batch is the head of what is left); a batch that fails leaves the earlier ones done and the next run
+    picks up the rest. Returns how many cases were anonymised."""
+    before = services.anonymise_before(on)
+    done = 0
+    while True:
+        ids = list(RecruitmentCase.unscoped.filter(services.anonymisable(), ended_on__lt=before)
+                   .order_by("ended_on", "pk").values_list("pk", flat=True)[:ANONYMISE_BATCH])
+        count = services.cases_anonymise(actor=SYSTEM, ids=ids) if ids else 0
+        if not count:  # nothing left (or nothing that still qualified under the lock): never loop on the same rows
+            return done
+        done += count

@@ -31,6 +31,13 @@ class CaseStatus(models.TextChoices):
     ENDED = "ended", "已终止"
 
 
+class ConsentMethod(models.TextChoices):
+    """How the applicant consented to the processing of their personal information (PIPL 第十四、二十九条)."""
+
+    WRITTEN = "written", "书面签字"  # signed the printed 告知书 (views.privacy_notice)
+    ONLINE = "online", "本人在线确认"  # confirmed on their own phone
+
+
 class Body(models.TextChoices):
     """Who decided or acted (DOMAIN-RULES §1.1, the 谁办 column)."""
 
@@ -93,6 +100,14 @@ class RecruitmentCase(ScopedModel):
     next_due = models.DateField("下一期限", null=True, blank=True)
     next_due_label = models.CharField("下一期限事项", max_length=60, blank=True)
     next_due_article = models.CharField("下一期限依据", max_length=120, blank=True)
+    # The applicant's consent (PIPL 第十七、二十九条): which 告知书 they read, when and how they agreed. Required
+    # by case_create; blank only on cases opened before consent was recorded.
+    consent_version = models.CharField("个人信息处理告知书版本", max_length=20, blank=True)
+    consent_on = models.DateField("个人信息处理同意日期", null=True, blank=True)
+    consent_method = models.CharField("个人信息处理同意方式", max_length=8, choices=ConsentMethod.choices, blank=True)
+    # Set when the retention period after an ending without admission ran out (PIPL 第十九条, services.
+    # cases_anonymise): from then on the row holds no personal information, only what the statistics count.
+    anonymised_at = models.DateTimeField("匿名化时间", null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,6 +128,11 @@ class RecruitmentCase(ScopedModel):
             models.Index(fields=["org_path", "applied_on", "activist_on", "development_target_on", "converted_on"],
                          name="case_stats_dates"),
             models.Index(fields=["approved_on", "org_path"], name="case_approved"),
+            # The nightly anonymisation (jobs.anonymise_ended) in ended_on order: partial, so it holds only the
+            # ended cases still waiting for it and no other query can use it; led by the status so SQLite's
+            # planner takes it (status = ? and ended_on < ?) over case_list_order's status alone.
+            models.Index(fields=["status", "ended_on", "id"], name="case_to_anonymise",
+                         condition=Q(status="ended", member__isnull=True, anonymised_at__isnull=True)),
         ]
         constraints = [
             # 发展党员工作细则: one person is developed by one 党组织 at a time (the service says so first).

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import zipfile
+import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from dangjian.audit import registry
 from dangjian.audit.services import log_action
-from dangjian.core import codes, crypto
+from dangjian.core import codes, crypto, uploads
 from dangjian.core.actors import SYSTEM, actor_label, actor_user
 from dangjian.core.dates import add_months, add_years
 from dangjian.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationFailed
@@ -40,6 +42,7 @@ from .models import (
     CaseMove,
     CasePerson,
     CaseStatus,
+    ConsentMethod,
     DocumentKind,
     LocalPractice,
     Outcome,
@@ -63,6 +66,7 @@ registry.register({
     "recruitment.document.added": "上传发展党员材料",
     "recruitment.document.downloaded": "下载发展党员材料",
     "recruitment.dossier.exported": "导出发展党员纪实档案",
+    "recruitment.case.anonymised": "匿名化发展党员档案（未发展、保存期满）",
     "recruitment.plan.saved": "保存发展党员计划",
     "recruitment.practice.saved": "保存发展党员地方做法设置",
 })
@@ -70,9 +74,10 @@ registry.register({
 APPROVE = "recruitment.approve"  # the 党委's acts: consent, 预审, approval (accounts.roles)
 MANAGE = "member.manage"  # the branch's acts: what its secretary and 组织委员 record
 CASE_ORG_KINDS = (*BRANCH_KINDS, OrgKind.GENERAL_BRANCH, OrgKind.PRIMARY_COMMITTEE, OrgKind.WORKING_COMMITTEE)
-DOCUMENT_TYPES = {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
-                  ".png": b"\x89PNG\r\n\x1a\n", ".docx": b"PK\x03\x04"}
+DOCUMENT_TYPES = (".pdf", ".jpg", ".jpeg", ".png", ".docx")
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+log = logging.getLogger(__name__)
+CONSENT_LABEL = "个人信息处理同意"
 
 
 @dataclass
@@ -196,10 +201,29 @@ def _person(data: dict, applied_on: dt.date) -> dict:
             errors[key] = [f"{label}：请选择"]
     if len((data.get("work_unit") or "").strip()) > 100:
         errors["work_unit"] = ["工作或学习单位：不能超过100个字"]
+    consent = _consent(data, errors)
     if errors:
         raise ValidationFailed("；".join(m for ms in errors.values() for m in ms), fields=errors)
     return {"name": name, "id_number": info.number, "birth_date": info.birth_date, "gender": info.gender,
-            "phone": phone}
+            "phone": phone, **consent}
+
+
+def _consent(data: dict, errors: dict[str, list[str]]) -> dict:
+    """The applicant's consent to the 告知书 in force (PIPL 第十七条 notice, 第二十九条 separate consent for the
+    sensitive data): without it nothing about the person may be stored. The version is the one the platform
+    prints now (settings.DANGJIAN_APPLICANT_NOTICE_VERSION), so the case says which text they agreed to."""
+    method = data.get("consent_method") or ""
+    on = data.get("consent_on")
+    if method not in ConsentMethod.values:
+        errors["consent_method"] = [f"{CONSENT_LABEL}：未取得申请人同意不能建立档案，请选择同意方式"
+                                    "（在告知书上书面签字，或本人在线确认）"]
+    if on is None:
+        errors["consent_on"] = ["同意日期：请填写申请人签字或确认的日期"]
+    elif not isinstance(on, dt.date):
+        errors["consent_on"] = ["同意日期：请填写正确的日期，如2026-06-01"]
+    elif on > _today():
+        errors["consent_on"] = ["同意日期：不能晚于今天"]
+    return {"consent_method": method, "consent_on": on, "consent_version": settings.DANGJIAN_APPLICANT_NOTICE_VERSION}
 
 
 @transaction.atomic
@@ -234,7 +258,8 @@ def case_create(*, actor, organization: Organization, data: dict, applied_on: dt
         phone_masked=mask_phone(person["phone"]) if person["phone"] else "",
         education=data["education"], occupation=data["occupation"], work_unit=(data.get("work_unit") or "").strip(),
         is_mobile_person=bool(data.get("is_mobile_person")), user=user, applied_on=applied_on,
-        created_by=actor_user(actor))
+        consent_version=person["consent_version"], consent_on=person["consent_on"],
+        consent_method=person["consent_method"], created_by=actor_user(actor))
     try:
         with transaction.atomic():
             case.save()
@@ -245,7 +270,9 @@ def case_create(*, actor, organization: Organization, data: dict, applied_on: dt
     _refresh(case)
     log_action(actor=actor, action="recruitment.case.created", target=case,
                changes={"organization": organization.name, "applied_on": applied_on.isoformat(),
-                        "id_number": case.id_number_masked})
+                        "id_number": case.id_number_masked, "consent": {
+                            "version": case.consent_version, "on": case.consent_on.isoformat(),
+                            "method": case.consent_method}})
     return case
 
 
@@ -862,33 +889,98 @@ def case_member_left(*, actor, member: Member, on: dt.date, reason: str) -> None
                    changes={"on": on.isoformat(), "reason": reason})
 
 
-def _document_name(raw: str) -> str:
-    """The file's own name as the user's computer had it: no folder part (either slash: old browsers send
-    C:\\…\\name), no control or format characters (they would break the download header or hide the real
-    extension), at most 150 characters with the extension kept."""
-    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = " ".join("".join(ch for ch in name if ch.isprintable()).split())
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        return name[:150]
-    ext = ext.lower()
-    stem = stem.strip(" .") or "材料"
-    return f"{stem[:150 - len(ext) - 1]}.{ext}"
+# --- Personal information after an ending (PIPL 第十九、四十七条) -------------------------------------------
+
+# The step details that stay after anonymisation: dates, numbers and yes/no the statistics and the 超期 marks
+# use. Every other detail is free text a worker typed (谈话人, 考察意见, 政审结论, 理由 …) and may name or
+# describe the person, so it goes, like the notes.
+KEPT_DETAILS = ("public_notice_from", "public_notice_to", "training_days", "training_hours", "extension_months",
+                "leaving_soon", "late")
 
 
-def _content_matches(suffix: str, content: bytes) -> bool:
-    """Sniff the content: the type's signature, and for .docx a Word package (not any ZIP archive). Only the
-    archive's directory is read, nothing is unpacked."""
-    if not content.startswith(DOCUMENT_TYPES[suffix]):
-        return False
-    if suffix != ".docx":
-        return True
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as z:
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, ValueError):
-        return False
-    return "[Content_Types].xml" in names and "word/document.xml" in names
+def anonymisable() -> Q:
+    """Cases that may be anonymised: ended without admission (never on the roster: a member's record is kept
+    under the members' rules) and not anonymised yet. An open or completed case never matches."""
+    return Q(status=CaseStatus.ENDED, member__isnull=True, anonymised_at__isnull=True)
+
+
+def anonymise_before(on: dt.date) -> dt.date:
+    """Cases that ended before this day are past DANGJIAN_APPLICANT_RETENTION_DAYS on `on`: one that ended exactly
+    that many days ago is still kept that day."""
+    return on - dt.timedelta(days=settings.DANGJIAN_APPLICANT_RETENTION_DAYS)
+
+
+@transaction.atomic
+def case_anonymise(*, actor, case: RecruitmentCase) -> RecruitmentCase:
+    """Anonymise one ended case now, before its retention period ran out (the person asked for deletion,
+    PIPL 第四十七条). Doing it again changes nothing; an open, completed or admitted case is refused."""
+    case = _lock(case)
+    require(actor, MANAGE, case.organization)
+    if case.anonymised_at is not None:
+        return case
+    if case.status != CaseStatus.ENDED or case.member_id is not None:
+        raise Conflict("只有未接收为预备党员、已终止的档案才能匿名化。")
+    cases_anonymise(actor=actor, ids=[case.pk], on_request=True)
+    return _lock(case)
+
+
+@transaction.atomic
+def cases_anonymise(*, actor, ids, on_request: bool = False) -> int:
+    """Remove the personal information of these cases, in one transaction with a fixed number of queries
+    plus one audit entry per case (the nightly job calls it a batch at a time). Kept for the statistics: the
+    stage, status and every date, gender, ethnicity, education, occupation, 流动人员, the organisation, and the
+    year of birth (birth_date becomes 1 January of its year: age bands still count, the day no longer
+    identifies anyone). Gone: name (→ "已匿名化" and the case number), ID number and phone (ciphertext, digest,
+    masked), work unit, the account link, the ending's reason, the steps' notes and free-text details, and the
+    documents (rows now, files once the transaction has committed). Re-checked under the lock, so a case
+    that no longer qualifies is skipped. `on_request`: the person asked (case_anonymise), the audit entry says
+    so instead of the retention period. Returns how many were anonymised."""
+    cases = list(RecruitmentCase.unscoped.select_for_update(of=("self",))
+                 .filter(anonymisable(), pk__in=list(ids)).order_by("pk"))
+    if not cases:
+        return 0
+    now = timezone.now()
+    documents = list(CaseDocument.objects.filter(case__in=cases).values_list("pk", "case_id", "file"))
+    CaseDocument.objects.filter(pk__in=[pk for pk, _, _ in documents]).delete()
+    stored = [name for _, _, name in documents if name]
+    storage = CaseDocument._meta.get_field("file").storage
+    transaction.on_commit(lambda: _delete_files(storage, stored))
+    steps = list(RecruitmentStep.objects.filter(case__in=cases).only("pk", "details", "note"))
+    for step in steps:
+        step.details = {k: v for k, v in step.details.items() if k in KEPT_DETAILS}
+        step.note = ""
+    RecruitmentStep.objects.bulk_update(steps, ["details", "note"], batch_size=500)
+    removed = Counter(case_id for _, case_id, _ in documents)
+    for case in cases:
+        case.name = f"已匿名化{case.pk}"
+        case.id_number_encrypted = case.id_number_digest = case.id_number_masked = ""
+        case.phone_encrypted = case.phone_masked = ""
+        case.birth_date = case.birth_date.replace(month=1, day=1)
+        case.work_unit = case.end_reason = ""
+        case.user = None
+        case.anonymised_at = case.updated_at = now  # bulk_update does not touch auto_now itself
+    RecruitmentCase.unscoped.bulk_update(cases, ANONYMISED_FIELDS, batch_size=500)
+    why = ({"reason": "本人要求删除（个人信息保护法第四十七条）"} if on_request else
+           {"reason": "终止后保存期满（个人信息保护法第十九条）",
+            "retention_days": settings.DANGJIAN_APPLICANT_RETENTION_DAYS})
+    for case in cases:  # the entry names the case by its new label: no personal value in the log
+        log_action(actor=actor, action="recruitment.case.anonymised", target=case,
+                   changes={"ended_on": case.ended_on.isoformat(), "documents_deleted": removed[case.pk], **why})
+    return len(cases)
+
+
+ANONYMISED_FIELDS = ["name", "id_number_encrypted", "id_number_digest", "id_number_masked", "phone_encrypted",
+                     "phone_masked", "birth_date", "work_unit", "end_reason", "user", "anonymised_at", "updated_at"]
+
+
+def _delete_files(storage, names: list[str]) -> None:
+    """After the commit: the rows are gone, so the files go. A file that cannot be deleted is logged for the
+    operator (it is no longer reachable through the platform) rather than undoing the anonymisation."""
+    for name in names:
+        try:
+            storage.delete(name)
+        except OSError:
+            log.warning("recruitment: could not delete anonymised case file %s", name)
 
 
 @transaction.atomic
@@ -904,8 +996,8 @@ def document_add(*, actor, case: RecruitmentCase, kind: str, upload, step: Recru
         raise _invalid("step", "步骤", "不是该档案的步骤记录")
     if upload is None:
         raise _invalid("file", "文件", "请选择文件")
-    name = _document_name(upload.name)
-    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    name = uploads.display_name(upload.name)
+    suffix = uploads.suffix_of(name)
     if suffix not in DOCUMENT_TYPES:
         raise _invalid("file", "文件", "只能上传PDF、JPG、PNG或DOCX文件")
     if (upload.size or 0) > DOCUMENT_MAX_BYTES:
@@ -916,12 +1008,11 @@ def document_add(*, actor, case: RecruitmentCase, kind: str, upload, step: Recru
         raise _invalid("file", "文件", "不能超过10MB")
     if not content:
         raise _invalid("file", "文件", "文件是空的")
-    if not _content_matches(suffix, content):
+    if not uploads.content_matches(suffix, content):
         raise _invalid("file", "文件", "文件内容与扩展名不符")
     doc = CaseDocument(case=case, step=step, kind=kind, name=name, size=len(content),
                        sha256=hashlib.sha256(content).hexdigest(), uploaded_by_label=actor_label(actor))
-    # The storage picks the stored name (Storage.get_valid_name, get_available_name): never a path of ours.
-    doc.file.save(name, ContentFile(content), save=False)
+    doc.file.save(uploads.stored_name(suffix), ContentFile(content), save=False)  # the name is only a label
     try:
         doc.save()
         if kind == DocumentKind.THOUGHT_REPORT:

@@ -11,3 +11,9 @@ from . import jobs
 def due_reminders(*, now):
     """Daily: remind the workers of cases due soon, and again when overdue."""
     return jobs.due_reminders(on=timezone.localdate(now))
+
+
+@periodic("recruitment.anonymise_ended")
+def anonymise_ended(*, now):
+    """Daily, at night: anonymise the cases that ended without admission and are past their retention period."""
+    return jobs.anonymise_ended(on=timezone.localdate(now))

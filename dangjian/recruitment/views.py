@@ -9,9 +9,9 @@ offered the 党委's acts (DOMAIN-RULES §1.8)."""
 from __future__ import annotations
 
 import datetime as dt
-import mimetypes
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -20,9 +20,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
+from dangjian.core import uploads
 from dangjian.core.errors import DomainError, NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from dangjian.core.forms import apply_domain_error, submit
 from dangjian.core.permissions import can, require, require_somewhere
@@ -227,7 +227,8 @@ def case_list_view(request):
 @login_required
 def case_create_view(request):
     require_somewhere(request.user, MANAGE)
-    form = CaseForm(request.POST or None, organizations=_case_orgs(request.user), initial={"applied_on": _today()})
+    form = CaseForm(request.POST or None, organizations=_case_orgs(request.user),
+                    initial={"applied_on": _today(), "consent_on": _today()})
 
     def save(d):
         user = None
@@ -236,7 +237,7 @@ def case_create_view(request):
             if user is None:
                 raise ValidationFailed("本人登录账号：没有这个账号", fields={"username": ["本人登录账号：没有这个账号（请填写用户名）"]})
         data = {k: d.get(k) for k in ("name", "id_number", "phone", "ethnicity", "education", "occupation",
-                                      "work_unit", "is_mobile_person", "note")}
+                                      "work_unit", "is_mobile_person", "consent_method", "consent_on", "note")}
         return services.case_create(actor=request.user, organization=d["organization"], data=data,
                                     applied_on=d["applied_on"], user=user)
 
@@ -246,7 +247,32 @@ def case_create_view(request):
         return redirect("recruitment:detail", case.pk)
     return render(request, "recruitment/form.html", {"form": form, "title": "新建发展党员档案（递交入党申请书）",
                                                      "intro": "年满十八岁、承认党的纲领和章程的，可以向工作、学习所在单位党组织"
-                                                              "递交入党申请书（细则第五条、第六条）。"})
+                                                              "递交入党申请书（细则第五条、第六条）。",
+                                                     "notice_version": settings.DANGJIAN_APPLICANT_NOTICE_VERSION})
+
+
+def _retention_words(days: int) -> str:
+    """DANGJIAN_APPLICANT_RETENTION_DAYS as the notice says it: 1095 → "1095天（约3年）"."""
+    years = round(days / 365, 1)
+    return f"{days}天（约{years:g}年）" if years >= 1 else f"{days}天"
+
+
+@login_required
+def privacy_notice(request):
+    """《入党申请人个人信息处理告知书》 to print and have the applicant sign (PIPL 第十七条 notice, 第二十九条
+    separate consent, 第三十条 why the sensitive data is needed). For the workers who open cases; `?org=` puts
+    the receiving 党组织 on it (through the scope: another's is 404)."""
+    require_somewhere(request.user, MANAGE)
+    org = _org_param(request)
+    if org is not None:
+        require(request.user, MANAGE, org)
+    district = settings.DANGJIAN_DISTRICT_NAME
+    return render(request, "recruitment/privacy_notice.html", {
+        "org": org, "district": district, "processor": f"中共{district}委组织部",
+        "version": settings.DANGJIAN_APPLICANT_NOTICE_VERSION,
+        "retention": _retention_words(settings.DANGJIAN_APPLICANT_RETENTION_DAYS),
+        "organizations": _options(_case_orgs(request.user)),
+    })
 
 
 # --- one case ------------------------------------------------------------------------------------------------
@@ -273,6 +299,7 @@ def _case_context(request, case, forms: dict | None = None) -> dict:
         "moves": list(case.moves.select_related("from_org", "to_org")),
         "can_manage": manage,
         "can_end": manage and is_open and case.stage not in (Stage.PROBATIONARY, Stage.FULL_MEMBER),
+        "can_anonymise": manage and case.status == CaseStatus.ENDED and not case.member_id and not case.anonymised_at,
         "can_move": manage and is_open and (not case.member_id or case.member.organization_id != case.organization_id),
         "document_form": forms.get("document") or DocumentForm(),
         "end_form": forms.get("end") or EndForm(initial={"on": today}),
@@ -317,11 +344,7 @@ def document_download(request, case_id: int, document_id: int):
     if doc is None:
         raise NotFound()
     body = services.document_read(actor=request.user, case=case, document=doc)
-    response = HttpResponse(body, content_type=mimetypes.guess_type(doc.name)[0] or "application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, doc.name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
+    return uploads.file_response(body, name=doc.name)
 
 
 @login_required
@@ -329,6 +352,16 @@ def document_download(request, case_id: int, document_id: int):
 def case_end_view(request, case_id: int):
     return _case_post(request, case_id, "end", EndForm, lambda case, d: services.case_end(
         actor=request.user, case=case, on=d["on"], reason=d["reason"]), "已终止该发展党员档案。")
+
+
+@login_required
+@require_POST
+def case_anonymise_view(request, case_id: int):
+    """The person asked for their data to be deleted before the retention period ran out (PIPL 第四十七条)."""
+    case = _load_case(request, case_id)
+    services.case_anonymise(actor=request.user, case=case)
+    messages.success(request, "已删除该档案中的个人信息（匿名化）。")
+    return redirect("recruitment:detail", case.pk)
 
 
 @login_required

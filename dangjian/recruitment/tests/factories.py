@@ -19,6 +19,8 @@ __all__ = ["START", "full_members", "open_case", "person", "schedule", "valid_in
 
 
 def open_case(actor, org, *, n: int = 1, applied_on: dt.date = START, **kw):
+    """A case opened on `applied_on`, the applicant's consent signed that day (unless `consented_on` says)."""
+    kw.setdefault("consented_on", applied_on)
     return case_create(actor=actor, organization=org, data=person(n, **kw), applied_on=applied_on)
 
 

@@ -111,7 +111,8 @@ def test_the_list_filters_and_shows_the_due_badge_in_words(client, world):
 def _person(n, **kw):
     return {"name": f"新申请人{n}", "id_number": build_id_number("110105", dt.date(2000, 1, 5), 100 + n, "male"),
             "phone": "13900002222", "ethnicity": "01", "education": "21", "occupation": "professional",
-            "work_unit": "某公司", "organization": kw.pop("organization"), "applied_on": "2026-11-01", **kw}
+            "work_unit": "某公司", "organization": kw.pop("organization"), "applied_on": "2026-11-01",
+            "consent_method": "written", "consent_on": "2026-11-01", **kw}
 
 
 def test_a_new_case_is_created_from_the_form(client, world):

@@ -286,7 +286,7 @@ def test_the_new_case_page_shows_the_article_of_a_rule_refusal(district, admin, 
     r = client.post(reverse("recruitment:create"), {
         "name": "少年", "id_number": build_id_number("110105", D(2010, 1, 5), 7, "male"), "ethnicity": "01",
         "education": "21", "occupation": "professional", "organization": district.branch_b1.pk,
-        "applied_on": "2026-11-20"})
+        "applied_on": "2026-11-20", "consent_method": "written", "consent_on": "2026-11-20"})
     page = r.content.decode()
     assert "未满18周岁" in page and "《中国共产党章程》第一条、《中国共产党发展党员工作细则》第五条" in page
     assert not RecruitmentCase.unscoped.exists()
