@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import factory
 import pytest
+from django.conf import settings
 
 from dangjian.accounts.middleware import scope_for_user
 from dangjian.accounts.models import User
@@ -91,6 +92,9 @@ def make_member(org: Organization, **overrides) -> Member:
 
 
 def make_user(username: str, *, role: str | None = None, org: Organization | None = None, **kw) -> User:
+    """An account that has agreed to the privacy notice in force (so tests land on the page they ask for);
+    pass privacy_notice_version="" for one that has not."""
+    kw.setdefault("privacy_notice_version", settings.DANGJIAN_PRIVACY_NOTICE_VERSION)
     user = User.objects.create_user(username=username, password=PASSWORD, display_name=kw.pop("display_name", username), **kw)
     if role:
         role_grant(actor=SYSTEM, user=user, role=role, organization=org)

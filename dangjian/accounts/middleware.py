@@ -78,13 +78,14 @@ class LoginStepRequired(PermissionDenied):
 STEP_PAGES = {
     policy.PASSWORD_INITIAL: ("accounts:password_change", "首次登录请先修改密码。"),
     policy.PASSWORD_EXPIRED: ("accounts:password_change", "密码已过期，请先修改密码。"),
+    policy.PRIVACY_CONSENT: ("accounts:consent", "请先阅读并同意《个人信息保护政策》。"),
     policy.TOTP_ENROL: ("accounts:totp_enrol", "请先绑定双因素认证（认证器应用）。"),
 }
 
 
 class LoginPolicyMiddleware:
-    """Keeps a logged-in user on the page of a step they owe (first-login or expired password, second-factor
-    enrolment): only that page, logout and static files answer; a session API call gets 403 in the error
+    """Keeps a logged-in user on the page of a step they owe (first-login or expired password, consent to the
+    privacy notice, second-factor enrolment): only that page, logout and static files answer; a session API call gets 403 in the error
     shape. Requests with an API token are not concerned (the token is the client's credential)."""
 
     def __init__(self, get_response):

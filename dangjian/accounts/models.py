@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from dangjian.audit.models import AppendOnlyError
 from dangjian.core import crypto
 
 from .roles import CAPABILITIES, GLOBAL_CAPABILITIES, Role
@@ -25,6 +26,10 @@ class User(AbstractUser):
                                             help_text="同一时间窗的验证码不能再次使用（防重放）")
     # 适老化: bigger type and controls on every page, kept with the account so it follows the person.
     large_font = models.BooleanField("大字模式", default=False)
+    # 个人信息保护法 第十七、二十九条: the version of the privacy notice this person last agreed to, kept on the row
+    # so `policy.pending_step` compares it with the setting at no query cost; every acceptance is also a
+    # ConsentRecord. Empty: never agreed (or withdrew), so the consent page comes first.
+    privacy_notice_version = models.CharField("已同意的个人信息保护政策版本", max_length=20, blank=True)
 
     class Meta:
         verbose_name = "用户"
@@ -146,6 +151,44 @@ class LoginThrottle(models.Model):
 
     def __str__(self):
         return f"{self.scope}:{self.key} ×{self.count}"
+
+
+class ConsentQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnlyError("同意记录只能追加，不能修改")
+
+    def delete(self):
+        raise AppendOnlyError("同意记录只能追加，不能删除")
+
+
+class ConsentRecord(models.Model):
+    """One acceptance of one version of the privacy notice (个人信息保护法 第十四、二十九条: consent is given by
+    the person, informed, for the notice shown): who, which version, when, from where. Append-only, like the
+    audit log it is also written to: the proof of consent is never edited; a withdrawal is a new audit entry
+    and an emptied `User.privacy_notice_version`, never a changed record."""
+
+    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.PROTECT, related_name="consents")
+    notice_version = models.CharField("个人信息保护政策版本", max_length=20)
+    accepted_at = models.DateTimeField("同意时间", default=timezone.now)
+    ip = models.CharField("IP地址", max_length=45, blank=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "个人信息处理同意记录"
+        ordering = ["user_id", "accepted_at", "id"]
+        indexes = [models.Index(fields=["user", "accepted_at"], name="consent_user_time")]
+
+    def __str__(self):
+        return f"{self.user_id} · {self.notice_version} @ {self.accepted_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("同意记录只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("同意记录只能追加，不能删除")
 
 
 crypto.register_encrypted(User, "totp_secret")  # key rotation re-encrypts second-factor secrets too

@@ -1,4 +1,5 @@
-"""What a logged-in user must do before anything else: change the password, or enrol a second factor.
+"""What a logged-in user must do before anything else: change the password, agree to the privacy notice, or
+enrol a second factor.
 
 Read by `LoginPolicyMiddleware` on every session request, so these cost no query: the user row is loaded
 already and `active_grants` is the per-request cache the scope middleware uses anyway.
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 PASSWORD_INITIAL = "password_initial"  # noqa: S105  (a step name, not a password)
 PASSWORD_EXPIRED = "password_expired"  # noqa: S105
+PRIVACY_CONSENT = "privacy_consent"
 TOTP_ENROL = "totp_enrol"
 
 
@@ -34,13 +36,24 @@ def totp_required(user) -> bool:
     return bool(settings.DANGJIAN_REQUIRE_TOTP_FOR_STAFF and user.active_grants)
 
 
+def consent_needed(user) -> bool:
+    """The person has not agreed to the privacy notice in force (never, withdrawn, or an older version:
+    个人信息保护法 第十四条, a changed purpose or method needs consent again)."""
+    return user.privacy_notice_version != settings.DANGJIAN_PRIVACY_NOTICE_VERSION
+
+
 def pending_step(user) -> str | None:
-    """The step a logged-in user must take first, or None. Password before second factor: the initial
-    password was known to an administrator, so it goes before anything is bound to the account."""
+    """The step a logged-in user must take first, or None. Password first: the initial password was known to
+    an administrator, so until it is changed the account is not yet the person's own, and neither consent nor
+    a second factor given through it would prove anything about the person. Consent next: binding a second
+    factor already processes new personal data (a secret tied to their phone), and someone who declines
+    should not be made to set one up first for a platform they will not use."""
     if user.must_change_password:
         return PASSWORD_INITIAL
     if password_expired(user):
         return PASSWORD_EXPIRED
+    if consent_needed(user):
+        return PRIVACY_CONSENT
     if not user.totp_enabled and totp_required(user):
         return TOTP_ENROL
     return None

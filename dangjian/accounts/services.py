@@ -17,7 +17,7 @@ from dangjian.core.errors import Conflict, ValidationFailed
 from dangjian.core.permissions import require
 
 from . import policy, throttle, totp
-from .models import ApiToken, PasswordHistory, RoleGrant, User
+from .models import ApiToken, ConsentRecord, PasswordHistory, RoleGrant, User
 from .roles import ADMINISTRATOR_ROLES, Role
 
 registry.register(
@@ -40,6 +40,12 @@ registry.register(
         "accounts.totp.reset": "重置双因素认证",
         "accounts.totp.code_shown": "命令行显示双因素验证码",
         "accounts.keys.rotated": "更换字段加密密钥",
+        "accounts.consent.accepted": "同意个人信息保护政策",
+        "accounts.consent.declined": "不同意个人信息保护政策",
+        "accounts.consent.withdrawn": "撤回个人信息处理同意",
+        # Written by web.personal_data (it reads every app's rows, so it sits above them); the person's own
+        # account is the target, hence this namespace.
+        "accounts.personal_data.exported": "下载本人个人信息",
     }
 )
 
@@ -204,6 +210,40 @@ def logout_record(*, user: User) -> None:
 def _log_login_failure(action: str, username: str, changes: dict) -> None:
     log_failure(actor=None, action=action, changes={"username": username, **changes},
                 actor_label=f"{username[:100]}（未登录）")
+
+
+# --- Consent to the privacy notice (个人信息保护法 第十四、十七、二十九条) ----------------------------------------
+
+@transaction.atomic
+def consent_accept(*, actor: User, ip: str | None) -> ConsentRecord:
+    """The person agrees to the notice version in force: an append-only record, the version kept on the account
+    (what `policy.pending_step` reads), and the audit entry, all in one transaction."""
+    version = settings.DANGJIAN_PRIVACY_NOTICE_VERSION
+    record = ConsentRecord.objects.create(user=actor, notice_version=version, accepted_at=timezone.now(), ip=ip or "")
+    actor.privacy_notice_version = version
+    actor.save(update_fields=["privacy_notice_version"])
+    log_action(actor=actor, action="accounts.consent.accepted", target=actor, changes={"version": version})
+    return record
+
+
+def consent_decline(*, actor: User) -> None:
+    """The person does not agree: nothing of theirs changes, the refusal is audited, and the view logs them out."""
+    log_action(actor=actor, action="accounts.consent.declined", target=actor,
+               changes={"version": settings.DANGJIAN_PRIVACY_NOTICE_VERSION})
+
+
+@transaction.atomic
+def consent_withdraw(*, actor: User) -> User:
+    """撤回同意 (第十五条): the account forgets the agreed version, so the consent page comes first at the next
+    login; the acceptance records stay (they prove what was agreed until now). Records the branch keeps under
+    its own duties (第十三条) are not erased by this: the notice says so."""
+    if not actor.privacy_notice_version:
+        raise Conflict("您目前没有有效的同意，无需撤回")
+    withdrawn = actor.privacy_notice_version
+    actor.privacy_notice_version = ""
+    actor.save(update_fields=["privacy_notice_version"])
+    log_action(actor=actor, action="accounts.consent.withdrawn", target=actor, changes={"version": withdrawn})
+    return actor
 
 
 # --- Second factor (TOTP) ----------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Login and the administrators' screens: accounts (系统管理员), role grants (安全管理员), own API tokens;
-and the login-security pages: second-factor step, own password change, second-factor enrolment."""
+and the login-security pages: second-factor step, own password change, consent to the privacy notice,
+second-factor enrolment."""
 
 import time
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -21,7 +23,7 @@ from dangjian.core.forms import submit
 from dangjian.core.middleware import client_ip
 from dangjian.core.permissions import require
 
-from . import policy, selectors, services, throttle, totp
+from . import policy, privacy, selectors, services, throttle, totp
 from .forms import (
     CodeForm,
     GrantForm,
@@ -35,6 +37,11 @@ from .models import User
 
 PENDING = "dangjian_login_pending"  # session key: the user who passed the password step, awaiting a code
 PENDING_SECONDS = 300
+DECLINED = ("您没有同意《个人信息保护政策》，已退出登录。不同意就无法使用本平台；"
+            "如有疑问，请联系所在党支部或区委组织部。以后登录时仍可阅读并同意。")
+WITHDRAWN = ("您已撤回对《个人信息保护政策》的同意，已退出登录。以后登录时须重新同意才能使用本平台；"
+             "党组织依照党内法规保存的党员档案不因撤回而删除。")
+SENSITIVE_REQUIRED = "敏感个人信息：请先勾选“单独同意处理我的敏感个人信息”，再点击“同意并继续”。"
 
 
 def _rate_limited(request, ip):
@@ -141,6 +148,7 @@ def security(request):
         "expires_at": policy.password_expires_at(user),
         "totp_required": policy.totp_required(user),
         "totp_enabled": user.totp_enabled,
+        "consent": user.consents.order_by("-accepted_at", "-id").first(),
     })
 
 
@@ -160,6 +168,43 @@ def password_change(request):
         "form": form, "reason": reason if reason in (policy.PASSWORD_INITIAL, policy.PASSWORD_EXPIRED) else None,
         "max_age_days": settings.DANGJIAN_PASSWORD_MAX_AGE_DAYS,
     })
+
+
+@never_cache
+@login_required
+def consent(request):
+    """《个人信息保护政策》 with 同意并继续 / 不同意: at first login and whenever the notice's version changes
+    (LoginPolicyMiddleware keeps the person here until then). Agreeing needs the separate tick for the
+    sensitive data (第二十九条 单独同意); declining logs the person out."""
+    user = request.user
+    if not policy.consent_needed(user):
+        return redirect("web:privacy")  # already agreed to this version: the notice is on the public page
+    context = {"notice": privacy.notice_facts(), "renewed": bool(user.privacy_notice_version)}
+    if request.method == "POST":
+        decision = request.POST.get("decision")
+        if decision == "decline":
+            services.consent_decline(actor=user)
+            auth_logout(request)
+            messages.info(request, DECLINED)
+            return redirect("accounts:login")
+        if decision == "accept" and request.POST.get("sensitive") == "1":
+            services.consent_accept(actor=user, ip=client_ip(request))
+            messages.success(request, "您已同意《个人信息保护政策》。")
+            return redirect("web:home")
+        context["error"] = SENSITIVE_REQUIRED if decision == "accept" else "请选择“同意并继续”或“不同意”。"
+        return render(request, "accounts/consent.html", context, status=400)
+    return render(request, "accounts/consent.html", context)
+
+
+@login_required
+@require_POST
+def consent_withdraw(request):
+    """撤回同意 from the account page: recorded, then the person is logged out (the platform cannot be used
+    without consent; the next login asks again)."""
+    services.consent_withdraw(actor=request.user)
+    auth_logout(request)
+    messages.info(request, WITHDRAWN)
+    return redirect("accounts:login")
 
 
 @never_cache

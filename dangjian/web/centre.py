@@ -8,13 +8,16 @@ member pages (meetings:my, dues:my) get a card as soon as their URL exists.
 from __future__ import annotations
 
 import secrets
+import tempfile
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.http import require_POST
 
@@ -29,8 +32,10 @@ from dangjian.notifications.selectors import inbox, workers_of
 from dangjian.orgs.models import CommitteeMember, Organization, Position
 
 from .context_processors import unread_count_for
+from .personal_data import personal_data_export
 
 STATE_KEY = "wechat_bind_state"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 POSITION_ORDER = list(Position.values)  # 书记, 副书记, 专职副书记, 委员
 
 
@@ -126,6 +131,27 @@ def centre_settings(request):
 
 def _is_member(user) -> bool:
     return user.member_or_none is not None
+
+
+@login_required
+def personal_data(request):
+    """下载我的个人信息 (个人信息保护法 第四十五条): the page says what the file holds (GET); the button downloads
+    it (POST: a deliberate, audited act that no link preview or prefetch can trigger). The file holds the
+    person's full ID number and phone, so it is never cached and always an attachment."""
+    if request.method != "POST":
+        return render(request, "web/centre/data.html", {"is_member": _is_member(request.user)})
+    # Written to a temporary file first (XlsxWriter keeps few rows in memory), then streamed, as the roster.
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it; the file vanishes on close
+    try:
+        personal_data_export(actor=request.user, target=target)
+    except BaseException:
+        target.close()
+        raise
+    target.seek(0)
+    response = FileResponse(target, as_attachment=True, content_type=XLSX,
+                            filename=f"我的个人信息-{timezone.localdate():%Y%m%d}.xlsx")
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required

@@ -5,9 +5,11 @@ from . import calendar_views, centre, views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("privacy/", views.privacy, name="privacy"),  # 《个人信息保护政策》, public
     # 线上党员中心
     path("my/", centre.centre_home, name="centre"),
     path("my/settings/", centre.centre_settings, name="centre_settings"),
+    path("my/data/", centre.personal_data, name="centre_data"),
     path("my/wechat/bind/", centre.wechat_bind_start, name="centre_wechat_bind"),
     path("my/wechat/callback/", centre.wechat_callback, name="centre_wechat_callback"),
     path("my/wechat/unbind/", centre.wechat_unbind, name="centre_wechat_unbind"),

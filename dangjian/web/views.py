@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from dangjian.accounts.privacy import notice_facts
 from dangjian.members.selectors import member_count_as_of, member_counts_by_org, member_status_counts
 from dangjian.orgs.models import OrgKind
 from dangjian.orgs.rules import size_warnings, term_warning_horizon, term_warnings
@@ -12,6 +13,12 @@ from dangjian.orgs.selectors import (
     organization_kind_counts,
     organizations_with_size_rules,
 )
+
+
+def privacy(request):
+    """《个人信息保护政策》 (个人信息保护法 第十七条), open to everyone: linked from the login page and every footer,
+    readable before an account exists. The consent page shows the same text."""
+    return render(request, "web/privacy.html", {"notice": notice_facts()})
 
 
 @login_required

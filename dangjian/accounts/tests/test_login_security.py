@@ -194,6 +194,9 @@ def test_first_login_after_an_administrator_set_the_password_forces_a_change(cli
     assert response.status_code == 302
     assert not fresh(user).must_change_password
     assert logged_in(client), "changing the password keeps the session"
+    # next in line: the privacy notice (policy.pending_step: password, then consent, then second factor)
+    assert client.get(HOME)["Location"] == reverse("accounts:consent")
+    client.post(reverse("accounts:consent"), {"decision": "accept", "sensitive": "1"})
     assert client.get(HOME).status_code == 200
     assert entries("accounts.password.changed")[-1].success
 
