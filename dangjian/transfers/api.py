@@ -21,7 +21,7 @@ from dangjian.members.selectors import access_member
 from dangjian.orgs.models import Organization
 from dangjian.orgs.selectors import access_organization
 
-from . import selectors, services
+from . import rules, selectors, services
 from .models import TransferKind, TransferStatus
 
 router = Router(tags=["组织关系转接"])
@@ -202,6 +202,9 @@ class IncomingIn(Input):
 
 @router.post("/incoming", response={201: TransferDetailOut, **ERRORS}, summary="登记区外转入介绍信")
 def transfer_incoming(request, payload: IncomingIn):
+    # As the page: 403 before anything for those who never may. Otherwise the service's refusal, which names
+    # the receiving 党委, would tell any token holder which 党委 handles an organisation id.
+    require_somewhere(request.user, rules.config()["committee_capability"])
     data = payload.dict()
     to_org = _destination(data.pop("to_org"))
     t = services.transfer_register_incoming(actor=request.user, to_org=to_org, **data)
@@ -216,6 +219,7 @@ class WholeUnitIn(Input):
 
 @router.post("/whole-unit", response={201: TransferDetailOut, **ERRORS}, summary="整建制转接")
 def transfer_whole_unit(request, payload: WholeUnitIn):
+    require_somewhere(request.user, rules.config()["committee_capability"])  # as the page, and for the same reason
     unit = access_organization(actor=request.user, org_id=payload.unit)
     to_parent = selectors.destination_choices().filter(pk=payload.to_parent).first()
     if to_parent is None:
