@@ -93,7 +93,7 @@ class Gateway:
     )
 
     def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdin=subprocess.PIPE,  # noqa: S603
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT], stdin=subprocess.PIPE,  # noqa: S603  # nosec B603
                                         stdout=subprocess.PIPE, text=True, cwd=ROOT)
         self.settings = json.loads(self.process.stdout.readline())
 

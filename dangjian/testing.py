@@ -25,7 +25,7 @@ from dangjian.members.services import member_create
 from dangjian.orgs.models import Organization, OrgKind, Sector, UnitCategory
 from dangjian.orgs.services import organization_create
 
-PASSWORD = "Test-pass-2026"  # noqa: S105  (test accounts only)
+PASSWORD = "Test-pass-2026"  # noqa: S105  (test accounts only)  # nosec B105
 _seq = itertools.count(1)
 
 

@@ -12,8 +12,8 @@ import datetime as dt
 from django.conf import settings
 from django.utils import timezone
 
-PASSWORD_INITIAL = "password_initial"  # noqa: S105  (a step name, not a password)
-PASSWORD_EXPIRED = "password_expired"  # noqa: S105
+PASSWORD_INITIAL = "password_initial"  # noqa: S105  (a step name, not a password)  # nosec B105
+PASSWORD_EXPIRED = "password_expired"  # noqa: S105  # nosec B105
 PRIVACY_CONSENT = "privacy_consent"
 TOTP_ENROL = "totp_enrol"
 

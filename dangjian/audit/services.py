@@ -175,7 +175,7 @@ def _delete_archived(first_id: int, last_id: int) -> int:
     Raw SQL on purpose: the model and its queryset refuse every delete."""
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE id >= %s AND id <= %s", [first_id, last_id])  # noqa: S608 - fixed name
+        cursor.execute(f"DELETE FROM {table} WHERE id >= %s AND id <= %s", [first_id, last_id])  # noqa: S608 - fixed name  # nosec B608
         return cursor.rowcount
 
 

@@ -201,7 +201,7 @@ def pg_restore(db: dict, backup: Path) -> str:
 
 def _run(command: list[str], env: dict[str, str]) -> str:
     # A fixed tool path and arguments from settings; no shell, nothing from a request.
-    done = subprocess.run(command, env=env, capture_output=True, text=True, errors="replace", check=False)  # noqa: S603
+    done = subprocess.run(command, env=env, capture_output=True, text=True, errors="replace", check=False)  # noqa: S603  # nosec B603
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip()[-2000:]
         raise BackupError(f"{Path(command[0]).name} 失败（退出码 {done.returncode}）：{message}")

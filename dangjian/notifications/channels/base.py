@@ -141,7 +141,7 @@ def http_request(url: str, *, data: bytes | None = None, headers: dict | None = 
     method = "POST" if data is not None else "GET"
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)  # noqa: S310 (checked)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked above)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (checked above)  # nosec B310
             return HttpAnswer(response.status, response.read())
     except urllib.error.HTTPError as error:
         with error:
