@@ -1,8 +1,12 @@
-from .errors import DomainError
+from .errors import DomainError, RuleViolation
 
 
 def apply_domain_error(form, error: DomainError) -> None:
-    """Show a service's refusal on the form: on the named field where there is one, else on top."""
+    """Show a service's refusal on the form: on the named field where there is one, else on top. A rule's
+    refusal also goes on top, because its message names the article (the field's own message names the field
+    only, so "未满18周岁" would otherwise show without 第五条)."""
+    if isinstance(error, RuleViolation) and error.fields:
+        form.add_error(None, error.message)
     for field, msgs in error.fields.items():
         for m in msgs:
             if field in form.fields:  # the form shows the field's label itself: drop a "标签：" prefix only

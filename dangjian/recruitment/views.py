@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dangjian.core import uploads
-from dangjian.core.errors import DomainError, NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from dangjian.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from dangjian.core.forms import apply_domain_error, submit
 from dangjian.core.permissions import can, require, require_somewhere
 from dangjian.core.scoping import subtree_q
@@ -174,30 +174,6 @@ def _offered(user, case, history: workflow.History, today: dt.date):
     return mine, others, problems, later
 
 
-def _show_refusal(form, error: DomainError) -> None:
-    """A rule's refusal names its article at the top and marks its field; other refusals go on their field."""
-    if isinstance(error, RuleViolation):
-        form.add_error(None, error.message)
-        for field, msgs in error.fields.items():
-            if field in form.fields:
-                for m in msgs:
-                    form.add_error(field, m.removeprefix(f"{form.fields[field].label}："))
-        return
-    apply_domain_error(form, error)
-
-
-def _submit(request, form, save):
-    """core.forms.submit, except that a rule's refusal keeps its article on the page (_show_refusal): the
-    field's own message names the field only, so without this "未满18周岁" would show without 第五条."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        return save(form.cleaned_data)
-    except DomainError as e:
-        _show_refusal(form, e)
-        return None
-
-
 # --- the case list and a new case -------------------------------------------------------------------------
 
 @login_required
@@ -241,7 +217,7 @@ def case_create_view(request):
         return services.case_create(actor=request.user, organization=d["organization"], data=data,
                                     applied_on=d["applied_on"], user=user)
 
-    case = _submit(request, form, save)
+    case = submit(request, form, save)
     if case is not None:
         messages.success(request, f"已建立{case.name}的发展党员档案（第1步 递交入党申请书）。")
         return redirect("recruitment:detail", case.pk)
@@ -322,7 +298,7 @@ def _case_post(request, case_id: int, key: str, form_class, call, done_message: 
     require(request.user, MANAGE, case.organization)
     kw = {"organizations": _move_targets(request.user, case)} if form_class is MoveForm else {}
     form = form_class(request.POST, request.FILES, **kw)
-    done = _submit(request, form, lambda d: call(case, d))
+    done = submit(request, form, lambda d: call(case, d))
     if done is None:
         return render(request, "recruitment/detail.html", _case_context(request, case, {key: form}), status=422)
     messages.success(request, done_message)
@@ -418,7 +394,7 @@ def step_view(request, case_id: int, number: int):
         except (PermissionDenied, NotFound):
             raise
         except DomainError as e:
-            _show_refusal(form, e)
+            apply_domain_error(form, e)
         else:
             late = record.details.get("late")
             messages.success(request, f"已记录第{step.number}步“{step.label}”。" + (f"注意：{late}" if late else ""))
