@@ -9,8 +9,9 @@ Import, in four steps that each touch the database a fixed number of times whate
    `MemberForm` (the one validator of member data), resolves the organisation column against the
    importer's organisations loaded in **one** query, and finds duplicate ID numbers inside the file and
    against the database (one query per 5,000 numbers).
-3. `save_roster()` saves every row or none: `bulk_insert` (core.bulk) of members and their first membership
-   period in one transaction with one audit entry that holds counts only (no personal data).
+3. `save_roster()` saves every row or none: `bulk_insert` (core.bulk) of members (in organisation order) and
+   their first membership period, the counters (`tally_apply`, once) and one audit entry that holds counts
+   only (no personal data), in one transaction; on SQLite with a bigger page cache while it writes.
 4. On any row error nothing is saved; `write_error_report()` gives the worker an .xlsx of
    行号 / 列 / 值 / 原因 with ID numbers and phones masked.
 
@@ -20,22 +21,27 @@ Row numbers are the ones the worker sees in Excel: the header is row 1, the firs
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import gc
 import io
 import re
 import secrets
 import time
 import unicodedata
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import python_calamine
 import xlsxwriter
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import DEFERRED, OuterRef, Subquery
 from django.utils import timezone
 
 from dangjian.audit.services import log_action
@@ -462,7 +468,17 @@ class _SharedFields(dict):
         return self
 
 
-_RowForm.base_fields = _SharedFields(_RowForm.base_fields)
+def _set_lookup(form_field):
+    """A copy of a ChoiceField that tests a value by set membership instead of walking its choices (民族 has
+    58, 学历 40) for every row. Same verdict and message: these choices are flat lists of string codes."""
+    if not isinstance(form_field, forms.ChoiceField):
+        return form_field
+    form_field = copy.deepcopy(form_field)
+    form_field.valid_value = frozenset(str(code) for code, _ in form_field.choices).__contains__
+    return form_field
+
+
+_RowForm.base_fields = _SharedFields({name: _set_lookup(f) for name, f in _RowForm.base_fields.items()})
 
 
 @dataclass
@@ -483,21 +499,40 @@ class RosterValidation:
         return not self.errors
 
 
+class OrgRow(NamedTuple):
+    """What the import needs of an organisation: one row of the lookup's query."""
+
+    pk: int
+    name: str
+    path: str
+    is_dissolved: bool
+    parent_id: int | None
+    sector: str
+
+
 class OrgLookup:
-    """The organisations the actor may import into, loaded in one query, by name, ID (编号) or path."""
+    """The organisations the actor may import into, loaded in one query, by name, ID (编号) or path.
+
+    Loaded as plain rows: a city-wide importer has ~37,000 organisations and model instances for all of them
+    took 0.6 s of a 10,000-row import (bench/, issue 8). An `Organization` is built only for the ones the file
+    names, once each.
+    """
 
     def __init__(self, actor):
         self.actor = actor
         paths = actor.capability_paths("member.import")
-        orgs = list(Organization.objects.filter(subtree_q("path", paths)).order_by("path")) if paths else []
-        self.by_name: dict[str, list[Organization]] = {}
-        self.by_key: dict[str, Organization] = {}
+        orgs = [OrgRow(*values) for values in Organization.objects.filter(subtree_q("path", paths))
+                .order_by("path").values_list(*OrgRow._fields)] if paths else []
+        self.by_name: dict[str, list[OrgRow]] = {}
+        self.by_key: dict[str, OrgRow] = {}
         for org in orgs:
             self.by_name.setdefault(unicodedata.normalize("NFKC", org.name).strip(), []).append(org)
             self.by_key[str(org.pk)] = org
             self.by_key[org.path] = org
         self.allowed: dict[int, bool] = {}
+        self.instances: dict[int, Organization] = {}
         self.orgs = orgs
+        self.db = Organization.objects.db
 
     def resolve(self, value) -> Organization:
         text = unicodedata.normalize("NFKC", _text(value)).strip()
@@ -512,15 +547,27 @@ class OrgLookup:
             raise _CellError(f"在您可管理的范围内找不到党组织“{text}”，请按“组织列表”填写全称")
         if org.is_dissolved:
             raise _CellError(f"党组织“{text}”已撤销，不能再导入党员")
-        return org
+        return self._instance(org)
 
-    def _may_import(self, org: Organization) -> bool:
+    def _instance(self, org: OrgRow) -> Organization:
+        instance = self.instances.get(org.pk)
+        if instance is None:
+            # As `.only()` builds it: a field not loaded here is fetched when read, never a wrong default.
+            loaded = dict(zip(_ORG_ATTNAMES, org, strict=True))
+            values = [loaded.get(f.attname, DEFERRED) for f in Organization._meta.concrete_fields]
+            instance = self.instances[org.pk] = Organization.from_db(self.db, _ORG_ATTNAMES, values)
+        return instance
+
+    def _may_import(self, org: OrgRow) -> bool:
         allowed = self.allowed.get(org.pk)
         if allowed is None:
             allowed = self.allowed[org.pk] = self.actor.has_capability(
                 "member.import", org.path
             ) and self.actor.has_capability("member.manage", org.path)
         return allowed
+
+
+_ORG_ATTNAMES = ("id", *OrgRow._fields[1:])
 
 
 def validate_roster(*, actor, sheet: RosterSheet, today: dt.date | None = None) -> RosterValidation:
@@ -639,6 +686,9 @@ def _digests_taken(digests: list[str]) -> set[str]:
 @transaction.atomic
 def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
     """Save all rows or none, with one audit entry of counts. Rows must come from `validate_roster`."""
+    # In organisation order: the new entries of the org_path-led indexes (four on members, one on periods)
+    # then fall on neighbouring index pages instead of all over each index.
+    rows = sorted(rows, key=lambda r: r.data["organization"].path)
     members = []
     by_org: dict[str, int] = {}
     checked: set[int] = set()
@@ -651,22 +701,23 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
             checked.add(org.pk)
         members.append(member_build(r.data))
         by_org[org.name] = by_org.get(org.name, 0) + 1
-    try:
-        with transaction.atomic():
-            bulk_insert(Member, members)
-    except IntegrityError:  # someone registered one of these numbers since the validation
-        raise ValidationFailed(
-            "身份证号重复", fields={"id_number": [DUPLICATE_ID + "（可能有人刚刚登记了同一号码，请重新导入）"]}
-        ) from None
-    ids = _member_ids([m.id_number_digest for m in members])
-    bulk_insert(MembershipPeriod, [
-        MembershipPeriod(member_id=ids[m.id_number_digest], organization_id=m.organization_id, org_path=m.org_path,
-                         start=r.since or m.joined_on, reason="名册导入")
-        for m, r in zip(members, rows, strict=True)
-    ])
-    # One counter update for the whole file, in this transaction (aggregated per organisation and ancestor).
-    tally_apply((m.org_path, member_dimensions(m, r.data["organization"].sector), +1)
-                for m, r in zip(members, rows, strict=True))
+    with _import_page_cache():
+        try:
+            with transaction.atomic():
+                bulk_insert(Member, members)
+        except IntegrityError:  # someone registered one of these numbers since the validation
+            raise ValidationFailed(
+                "身份证号重复", fields={"id_number": [DUPLICATE_ID + "（可能有人刚刚登记了同一号码，请重新导入）"]}
+            ) from None
+        ids = _new_member_ids(members)
+        bulk_insert(MembershipPeriod, [
+            MembershipPeriod(member_id=pk, organization_id=m.organization_id, org_path=m.org_path,
+                             start=r.since or m.joined_on, reason="名册导入")
+            for pk, m, r in zip(ids, members, rows, strict=True)
+        ])
+        # One counter update for the whole file, in this transaction (aggregated per organisation and ancestor).
+        tally_apply((m.org_path, member_dimensions(m, r.data["organization"].sector), +1)
+                    for m, r in zip(members, rows, strict=True))
     top = dict(sorted(by_org.items(), key=lambda kv: -kv[1])[:50])
     log_action(actor=actor, action="members.roster.imported",
                changes={"count": len(members), "organizations": len(by_org), "by_organization": top,
@@ -674,12 +725,41 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
     return len(members)
 
 
-def _member_ids(digests: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for i in range(0, len(digests), DIGEST_CHUNK):
-        chunk = digests[i : i + DIGEST_CHUNK]
-        out.update(Member.unscoped.filter(id_number_digest__in=chunk).values_list("id_number_digest", "pk"))
-    return out
+def _new_member_ids(members: list[Member]) -> list[int]:
+    """The pks of the members just inserted, in the same order. PostgreSQL's bulk_create set them. SQLite's
+    executemany does not: there the new rows are the len(members) highest ids, because ids only grow
+    (AUTOINCREMENT) and this transaction has held SQLite's only write lock since its first INSERT; they
+    are read back from the end of the table (a short range, instead of an IN list of every digest)."""
+    if all(m.pk is not None for m in members):
+        return [m.pk for m in members]
+    newest = dict(Member.unscoped.order_by("-pk").values_list("id_number_digest", "pk")[: len(members)])
+    try:
+        return [newest[m.id_number_digest] for m in members]
+    except KeyError:  # someone else's row among the newest: the premise above broke, save nothing
+        raise RuntimeError("roster import: the inserted members could not be read back") from None
+
+
+@contextmanager
+def _import_page_cache():
+    """SQLite only: a bigger page cache while the import writes. Each new member adds an entry to ten indexes,
+    each on a different page of a big index; once SQLite's page cache (config/settings.py: 64 MB) is full of changed
+    pages it writes them to the WAL mid-transaction and reads them back, which doubled the time of a
+    10,000-row import into 1,000,000 members (bench/, issue 8). The setting bounds the memory; the
+    connection's own size is restored afterwards (it serves the next requests)."""
+    connection = connections[router.db_for_write(Member)]
+    size_mb = settings.DANGJIAN_IMPORT_SQLITE_CACHE_MB
+    if connection.vendor != "sqlite" or not size_mb:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {-1024 * int(size_mb)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {previous}")
 
 
 @dataclass
@@ -693,13 +773,30 @@ class ImportOutcome:
 def roster_import(*, actor, upload, today: dt.date | None = None) -> ImportOutcome:
     """Read, validate, and save every row or none. File-level problems raise RosterFileError."""
     started = time.perf_counter()
-    sheet = read_roster(upload)
-    result = validate_roster(actor=actor, sheet=sheet, today=today)
-    outcome = ImportOutcome(total=result.total, errors=result.errors)
-    if result.ok:
-        outcome.saved = save_roster(actor=actor, rows=result.rows, file_format=sheet.file_format)
+    with _collector_paused():
+        sheet = read_roster(upload)
+        result = validate_roster(actor=actor, sheet=sheet, today=today)
+        outcome = ImportOutcome(total=result.total, errors=result.errors)
+        if result.ok:
+            outcome.saved = save_roster(actor=actor, rows=result.rows, file_format=sheet.file_format)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while an import runs. An import keeps every row alive until it
+    saves (cells, cleaned data, members: millions of objects for 100,000 rows, hardly any in a cycle), and
+    the collector kept rescanning them: 22 % of the CPU time of a 100,000-row import (bench/, issue 8).
+    Reference counting still frees what the import drops; the collector is back on at the end (only if it
+    was on: a process that runs without it stays without it)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --- The error report --------------------------------------------------------------------------------
