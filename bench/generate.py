@@ -3,14 +3,14 @@
     .venv/bin/python -m bench.generate --members 1000000            # bench/out/city-1000000.sqlite3
     .venv/bin/python -m bench.generate --members 1000000 --database-url postgres://…/bench
 
-It runs the project's migrations on that database, then `manage.py seed_demo` (members/demo.py: the same
-deterministic district the demo uses, with core.bulk's executemany insert path), each as a subprocess with
-`DATABASE_URL` pointing at the bench database, so nothing here can write to the configured one. At 100,000
-members the seed takes ~27 s on the 2-core reference machine, so 1,000,000 takes a few minutes and needs
-no separate fast path. Organisations scale with the roster (≈ 3,800 at 100k, ≈ 38,000 at 1M).
+    .venv/bin/python -m bench.generate --members 1000000 --add-records   # only the records, on the existing DB
 
-Not generated (the modules do not exist yet): meetings, dues, transfers, recruitment cases. Add them here
-when those apps land (docs/performance.md).
+It runs the project's migrations on that database, then `manage.py seed_demo` (members/demo.py: the same
+deterministic district the demo uses, organisations and members through core.bulk), then `bench.records`
+(five years of meetings, attendance, dues and transfers up to --today, bench/records.py), each as a
+subprocess with `DATABASE_URL` pointing at the bench database, so nothing here can write to the configured
+one. Organisations scale with the roster (≈ 3,800 at 100k, ≈ 38,000 at 1M). Recruitment cases are added by
+bench/recruitment.py (20,000 open cases) when it runs.
 """
 
 from __future__ import annotations
@@ -60,6 +60,32 @@ def _manage(env: dict, *argv: str) -> None:
     subprocess.run([sys.executable, str(ROOT / "manage.py"), *argv], cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
+def _records(env: dict, args) -> None:
+    url = env["DATABASE_URL"]
+    where = ["--sqlite-path", url.removeprefix("sqlite:///")] if url.startswith("sqlite:///") else ["--database-url", url]
+    argv = [sys.executable, "-m", "bench.records", "--no-migrate", "--seed", str(args.seed), *where]
+    if args.today:
+        argv += ["--today", args.today]
+    subprocess.run(argv, cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
+def _records_only(url: str, args) -> int:
+    """`--add-records`: migrate the existing bench database, then add the records (once: a second run refuses)."""
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        raise SystemExit(f"{url} 不存在：先运行 bench.generate 生成党员")
+    env = bench_env(url)
+    started = time.perf_counter()
+    _manage(env, "migrate", "--noinput", "-v0")
+    try:
+        _records(env, args)
+    except subprocess.CalledProcessError as e:  # bench.records said why (e.g. the records are there already)
+        return e.returncode
+    if not url.startswith("sqlite"):
+        _manage(env, "dbshell", "--", "-c", "VACUUM ANALYZE")
+    print(f"业务记录已生成：{url}，用时 {time.perf_counter() - started:.0f} 秒")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="生成城市规模的基准数据（独立数据库）")
     p.add_argument("--members", type=int, default=1_000_000, help="党员人数（默认 1,000,000）")
@@ -68,12 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database-url", default="", help="PostgreSQL 等数据库 URL（须为空库）")
     p.add_argument("--sqlite-path", default="", help="SQLite 文件（默认 bench/out/city-N.sqlite3）")
     p.add_argument("--force", action="store_true", help="SQLite 文件已存在时删除重建")
+    p.add_argument("--add-records", action="store_true",
+                   help="只在已有的基准库上生成 5 年业务记录（会议、党费、组织关系转接），不重建党员")
+    p.add_argument("--no-records", action="store_true", help="只生成组织和党员，不生成业务记录")
     args = p.parse_args(argv)
 
     url = database_url(args)
     if _is_dev_database(url):
         p.error("拒绝写入开发数据库：请指定单独的基准数据库")
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.add_records:
+        return _records_only(url, args)
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if path.exists():
@@ -88,10 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.today:
         seed += ["--today", args.today]
     _manage(env, *seed)
+    timings = {"seed_seconds": round(time.perf_counter() - started, 1)}
+    if not args.no_records:
+        t = time.perf_counter()
+        _records(env, args)
+        timings["records_seconds"] = round(time.perf_counter() - t, 1)
     if not url.startswith("sqlite"):
         _manage(env, "dbshell", "--", "-c", "VACUUM ANALYZE")  # the state autovacuum reaches soon after a load
     seconds = time.perf_counter() - started
-    meta = {"database_url": url, "members": args.members, "seed": args.seed, "seconds": round(seconds, 1)}
+    meta = {"database_url": url, "members": args.members, "seed": args.seed, "seconds": round(seconds, 1), **timings}
     (OUT / f"generate-{args.members}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
     print(f"基准数据已生成：{url}，{args.members} 名党员，用时 {seconds:.0f} 秒")
     return 0

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 
 import pytest
+from django.db.models import F
 
 from bench import run
 from dangjian.core import codes
@@ -36,7 +37,9 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
     expected = ["工作台首页 workbench home（区委", "工作台首页 workbench home（支部", "党员列表 member list 第1页（区委",
                 "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "搜索 search 姓名", "搜索 search 身份证号",
                 "党员中心", "子树统计 subtree statistics（区委", "子树统计 subtree statistics（街道", "as-of count（区委",
-                "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300"]
+                "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300",
+                "合规表 compliance table（区委", "合规表 compliance table（街道", "党费统计 dues statistics", "欠交党费名单 arrears list",
+                "接转统计 transfer statistics"]
     for name in expected:
         hits = [r for r in measured if name in r.operation]
         assert len(hits) == 1, name
@@ -86,3 +89,145 @@ def test_political_birthdays_use_the_stored_month_day(district):
         expected = [m.pk for m in Member.objects.order_by("org_path", "pk")
                     if (m.joined_on.month, m.joined_on.day) == (on.month, on.day)]
     assert [m.pk for m in found] == expected and some.pk in expected
+
+
+# --- bench/records.py: five years of meetings, dues and transfers on the tiny district ------------------------
+
+
+def _fingerprint() -> tuple:
+    """What the generator wrote, independent of ids: for the determinism check."""
+    from dangjian.dues.models import DuesAccount, DuesPayment
+    from dangjian.meetings.models import Attendance, MeetingKindRow
+    from dangjian.transfers.models import Transfer
+
+    return (
+        sorted(MeetingKindRow.unscoped.values_list("org_path", "kind", "held_month")),
+        sorted(Attendance.unscoped.values_list("member_id", "held_on", "present")),
+        sorted(DuesAccount.unscoped.values_list("member_id", "paid_up_to")),
+        sorted(DuesPayment.unscoped.values_list("member_id", "month", "amount_fen")),
+        sorted(Transfer.unscoped.values_list("member_id", "kind", "status", "submitted_on", "closed_on")),
+    )
+
+
+@pytest.fixture
+def records(district):
+    from bench import records
+
+    with system_scope("test: the bench records"):
+        return records.add_records(seed=5, today=TODAY)
+
+
+def test_records_follow_the_frequencies_and_leave_red_cells(records, district):
+    from dangjian.meetings.models import Meeting, MeetingKindRow, MeetingRecordVersion, MeetingStatus
+    from dangjian.meetings.selectors import compliance_table
+    from dangjian.orgs.models import BRANCH_KINDS, Organization
+
+    with system_scope("test: meetings written by the generator"):
+        branches = Organization.unscoped.filter(kind__in=BRANCH_KINDS, is_dissolved=False).count()
+        assert records.meetings == Meeting.unscoped.count() > 0
+        assert records.kind_rows == MeetingKindRow.unscoped.count()
+        # At most one 支委会 and one 主题党日 a month per branch, over 60 months, and never in the future.
+        per_branch = Counter(MeetingKindRow.unscoped.filter(kind="committee_meeting").values_list("org_path", flat=True))
+        assert len(per_branch) == branches and max(per_branch.values()) <= 60 < sum(per_branch.values()) / branches + 12
+        months = set(MeetingKindRow.unscoped.values_list("held_month", flat=True))
+        assert min(months) >= 202112 and max(months) <= 202611
+        assert not Meeting.unscoped.filter(held_on__gte=TODAY).exists()
+        # A record is frozen once its confirmation window has passed, with its sealed version 1.
+        frozen = Meeting.unscoped.filter(status=MeetingStatus.FROZEN)
+        assert records.versions == frozen.count() == MeetingRecordVersion.unscoped.count()
+        assert not Meeting.unscoped.filter(status=MeetingStatus.RECORDED, confirm_until__lt=TODAY).exists()
+        for v in MeetingRecordVersion.unscoped.select_related("meeting").order_by("?")[:20]:
+            assert v.hash_matches() and v.content_hash == v.meeting.content_hash and v.meeting.version == 1
+        table = compliance_table(org=district.root, start=dt.date(2025, 1, 1), end=dt.date(2025, 12, 31), today=TODAY)
+    statuses = Counter(c.status for r in table.rows for c in r.cells.values() if c is not None)
+    assert statuses["green"] and statuses["red"] + statuses["amber"], statuses
+
+
+def test_attendance_only_for_the_recent_theme_days(records):
+    from dangjian.meetings.models import Attendance
+    from dangjian.members.models import LEFT_PATH, Member
+
+    with system_scope("test: attendance rows"):
+        assert records.attendances == Attendance.unscoped.count() > 0
+        assert Attendance.unscoped.filter(held_on__lt=dt.date(2026, 9, 1)).count() == 0
+        assert Attendance.unscoped.exclude(meeting__kind_rows__kind="theme_day").count() == 0
+        present = Attendance.unscoped.filter(present=True).count()
+        assert 0.8 < present / records.attendances < 0.97
+        # Members who left before a meeting are not on its list.
+        left = dict(Member.unscoped.filter(org_path=LEFT_PATH).values_list("pk", "left_on"))
+        for member_id, held_on in Attendance.unscoped.filter(member_id__in=list(left)).values_list("member_id", "held_on"):
+            assert held_on < left[member_id]
+
+
+def test_dues_are_in_the_apps_shape_with_arrears(records, district):
+    from dangjian.dues.models import DuesAccount, DuesAssessment, DuesPayment
+    from dangjian.dues.selectors import arrears_list, dues_statistics
+    from dangjian.members.models import LEFT_PATH
+
+    with system_scope("test: dues written by the generator"):
+        members = list(Member.unscoped.exclude(org_path=LEFT_PATH))
+        assessments = Counter(DuesAssessment.unscoped.values_list("member_id", flat=True))
+        for m in members:  # one a year since joining, over the five years
+            assert assessments[m.pk] == len([y for y in range(2022, 2027) if y >= m.joined_on.year]), m.joined_on
+        assert records.assessments == sum(assessments.values())
+        accounts = dict(DuesAccount.unscoped.values_list("member_id", "paid_up_to"))
+        assert len(accounts) == records.accounts == sum(1 for m in members if m.joined_on <= TODAY)
+        # Every month after the account opened up to 已交至 has exactly one payment of the assessed amount.
+        paid = Counter(DuesPayment.unscoped.filter(kind="due").values_list("member_id", flat=True))
+        for a in DuesAssessment.unscoped.filter(year=2026):
+            months = accounts[a.member_id].month - a.first_month + 1 if accounts[a.member_id].year == 2026 else 0
+            assert paid[a.member_id] == max(months, 0)
+        assert not DuesPayment.unscoped.exclude(amount_fen=F("assessment__monthly_fen")).exists()
+        owing = arrears_list(org=district.root, on=TODAY, min_months=1).count()
+        assert owing == records.in_arrears and 0 < owing < len(members) / 5
+        assert arrears_list(org=district.root, on=TODAY, min_months=6).exists()  # 自行脱党 warnings too
+        stats = dues_statistics(org=district.root, year=2026, on=TODAY)
+        assessed = DuesAssessment.unscoped.filter(year=2026).count()
+    assert stats.total.assessed == assessed and 0 < stats.total.paid_fen < stats.total.due_fen
+    assert stats.total.arrears[1] == owing
+
+
+def test_transfers_keep_the_member_history_and_counters_right(records, district):
+    from dangjian.members.models import LEFT_PATH, MembershipPeriod
+    from dangjian.members.tallies import tally_differences
+    from dangjian.transfers.models import Transfer, TransferParty
+    from dangjian.transfers.selectors import transfer_statistics
+
+    with system_scope("test: transfers written by the generator"):
+        assert sum(records.transfers.values()) == Transfer.unscoped.count() > 0
+        kinds = {k.split(":")[0] for k in records.transfers}
+        assert {"within", "in", "out"} <= kinds and any(not k.endswith(":closed") for k in records.transfers)
+        # Exactly one current period per member on the roster, none for those who left; no period inverted.
+        current = Counter(MembershipPeriod.unscoped.filter(end__isnull=True).values_list("member_id", flat=True))
+        on_roster = set(Member.unscoped.exclude(org_path=LEFT_PATH).values_list("pk", flat=True))
+        assert set(current) == on_roster and set(current.values()) == {1}
+        assert not MembershipPeriod.unscoped.filter(end__lt=F("start")).exists()
+        left = Member.unscoped.filter(org_path=LEFT_PATH)
+        assert left.count() == records.transfers["out:closed"] and not left.filter(left_on__isnull=True).exists()
+        for t in Transfer.unscoped.filter(kind="within", status="closed")[:10]:  # moved in on the acceptance date
+            assert MembershipPeriod.unscoped.get(member_id=t.member_id, end__isnull=True).start == t.accepted_on
+            assert MembershipPeriod.unscoped.get(member_id=t.member_id, end=t.accepted_on).organization_id == t.from_org_id
+        assert TransferParty.unscoped.filter(transfer__kind="within").count() == 2 * Transfer.unscoped.filter(kind="within").count()
+        assert tally_differences() == {}  # the member counters follow the members who left
+        stats = transfer_statistics(org=district.root, start=dt.date(2026, 1, 1), end=TODAY, on=TODAY)
+    assert stats.completed > 0 and stats.pending > 0
+
+
+def test_records_are_deterministic_and_written_once(district):
+    from django.db import transaction
+
+    from bench import records
+
+    prints = []
+    for _ in range(2):
+        with system_scope("test: the same seed twice"), transaction.atomic():
+            records.add_records(seed=5, today=TODAY)
+            prints.append(_fingerprint())
+            transaction.set_rollback(True)
+    assert prints[0] == prints[1] and prints[0][0]
+    with system_scope("test: another seed"), transaction.atomic():
+        records.add_records(seed=6, today=TODAY)
+        assert _fingerprint() != prints[0]
+        with pytest.raises(SystemExit, match="已有基准业务记录"):
+            records.add_records(seed=6, today=TODAY)
+        transaction.set_rollback(True)

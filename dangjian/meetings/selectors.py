@@ -192,19 +192,39 @@ def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: 
     kinds = [(k, MeetingKind(k).label, rules.PERIOD_LABELS[freqs[k]], rules.FREQUENCY_ARTICLES.get(k, ""))
              for k in MeetingKind.values if k in freqs]
     orgs = within_subtree(Organization, org.path).filter(is_dissolved=False)
-    branches = list(orgs.filter(kind__in=BRANCH_KINDS).order_by("path"))
+    # Only what the table shows (a link and a name): a street has ~500 branches, a city's root ~30,000.
+    branches = list(orgs.filter(kind__in=BRANCH_KINDS).only("id", "path", "name").order_by("path"))
     with_groups = {p[:-SEGMENT] for p in orgs.filter(kind=OrgKind.PARTY_GROUP).values_list("path", flat=True)}
     first, last = rules.month_key(start), rules.month_key(end)
     rows = (within_subtree(MeetingKindRow, org.path).filter(held_month__gte=first, held_month__lte=last)
             .values_list("org_path", "kind", "held_month").distinct())
     by_path = {b.path: b for b in branches}
+    # The rule's buckets once per kind, not per branch: a city's root has ~30,000 branches × 6 rules, and
+    # recomputing the buckets and their bounds per cell was most of its time (docs/performance.md).
+    horizon = min(end, today)
+    plan = {}  # kind → (period, every bucket of the period, the buckets due by the horizon)
+    for kind, *_ in kinds:
+        period = freqs[kind]
+        buckets = rules.buckets_between(start, end, period)
+        plan[kind] = (period, buckets, frozenset(x for x in buckets if rules.bucket_bounds(x, period)[1] <= horizon))
+    bucket_of: dict[tuple[int, str], tuple[int, int]] = {}
+    branch_of: dict[str, str | None] = {}  # a row's organisation (a branch or one of its 党小组) → the branch
     held: dict[tuple[str, str], set] = {}
     for path, kind, month in rows:
-        branch = next((path[:n] for n in range(len(path), 0, -SEGMENT) if path[:n] in by_path), None)
-        if branch is None or kind not in freqs:
+        if kind not in plan:
             continue
-        held.setdefault((branch, kind), set()).add(rules.bucket_of(month, freqs[kind]))
-    horizon = min(end, today)
+        branch = branch_of.get(path, "")
+        if branch == "":
+            branch = branch_of[path] = next((path[:n] for n in range(len(path), 0, -SEGMENT) if path[:n] in by_path),
+                                            None)
+        if branch is None:
+            continue
+        key = (month, plan[kind][0])
+        bucket = bucket_of.get(key)
+        if bucket is None:
+            bucket = bucket_of[key] = rules.bucket_of(month, plan[kind][0])
+        held.setdefault((branch, kind), set()).add(bucket)
+    empty: frozenset = frozenset()
     out = []
     for b in branches:
         cells: dict[str, Cell | None] = {}
@@ -212,11 +232,9 @@ def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: 
             if kind == MeetingKind.GROUP_MEETING and b.path not in with_groups:
                 cells[kind] = None
                 continue
-            period = freqs[kind]
-            buckets = rules.buckets_between(start, end, period)
-            due = [x for x in buckets if rules.bucket_bounds(x, period)[1] <= horizon]
-            got = held.get((b.path, kind), set())
-            met = sum(1 for x in due if x in got)
+            period, _buckets, due = plan[kind]
+            got = held.get((b.path, kind), empty)
+            met = len(due & got)
             if not due:
                 status = "green" if got else "none"
             else:
