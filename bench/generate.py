@@ -57,7 +57,7 @@ def bench_env(url: str) -> dict[str, str]:
 
 
 def _manage(env: dict, *argv: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *argv], cwd=ROOT, env=env, check=True)  # noqa: S603
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *argv], cwd=ROOT, env=env, check=True)  # noqa: S603  # nosec B603
 
 
 def _records(env: dict, args) -> None:
@@ -66,7 +66,7 @@ def _records(env: dict, args) -> None:
     argv = [sys.executable, "-m", "bench.records", "--no-migrate", "--seed", str(args.seed), *where]
     if args.today:
         argv += ["--today", args.today]
-    subprocess.run(argv, cwd=ROOT, env=env, check=True)  # noqa: S603
+    subprocess.run(argv, cwd=ROOT, env=env, check=True)  # noqa: S603  # nosec B603
 
 
 def _records_only(url: str, args) -> int:

@@ -348,15 +348,15 @@ def _transfers(world: _World, rng: random.Random, counts: Counts, say) -> None:
     q = connection.ops.quote_name  # `end` is a reserved word
     table, start_col, end_col = q(MembershipPeriod._meta.db_table), q("start"), q("end")
     with connection.cursor() as cursor:  # the current period (end IS NULL) of each member, by member_id
-        cursor.executemany(f"UPDATE {table} SET {start_col} = %s, reason = %s WHERE member_id = %s AND {end_col} IS NULL",  # noqa: S608
+        cursor.executemany(f"UPDATE {table} SET {start_col} = %s, reason = %s WHERE member_id = %s AND {end_col} IS NULL",  # noqa: S608  # nosec B608
                            [(connection.ops.adapt_datefield_value(d), r, pk) for d, r, pk in period_starts])
-        cursor.executemany(f"UPDATE {table} SET {end_col} = %s WHERE member_id = %s AND {end_col} IS NULL",  # noqa: S608
+        cursor.executemany(f"UPDATE {table} SET {end_col} = %s WHERE member_id = %s AND {end_col} IS NULL",  # noqa: S608  # nosec B608
                            [(connection.ops.adapt_datefield_value(on), m.pk) for m, on in leaving])
     left = {m.pk: on for m, on in leaving}
     full = {x.pk: x for x in Member.unscoped.filter(pk__in=list(left)).select_related("organization")}
     tally_apply((x.org_path, member_dimensions(x, x.organization.sector), -1) for x in full.values())
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {Member._meta.db_table} SET org_path = %s, left_on = %s, left_reason = %s "  # noqa: S608
+        cursor.executemany(f"UPDATE {Member._meta.db_table} SET org_path = %s, left_on = %s, left_reason = %s "  # noqa: S608  # nosec B608
                            "WHERE id = %s",
                            [(LEFT_PATH, connection.ops.adapt_datefield_value(on), LeaveReason.TRANSFERRED_OUT, pk)
                             for pk, on in left.items()])

@@ -580,7 +580,7 @@ WRK_LAT = re.compile(r"^\s+(50|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 def _wrk(port: int, path: str, cookie: str, seconds: int) -> tuple[float, dict[str, float], str]:
     cmd = [shutil.which("wrk"), "-t2", "-c8", f"-d{seconds}s", "--timeout", "5s", "--latency",
            "-H", f"Cookie: sessionid={cookie}", f"http://127.0.0.1:{port}{path}"]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True)  # noqa: S603
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=True)  # noqa: S603  # nosec B603
     rps = float(WRK_RPS.search(res.stdout)[1])
     unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     lat = {q: float(v) * unit[u] for q, v, u in WRK_LAT.findall(res.stdout)}
@@ -604,7 +604,7 @@ def http_rows(opt: Options, s: Subjects) -> list[Row]:
     port = _free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DATABASE_URL=opt.database_url)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(  # noqa: S603  # nosec B603
         [gunicorn, "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
@@ -697,7 +697,7 @@ def open_bench_database(parser, database_url: str, sqlite_path: str, *, migrate:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ.setdefault("DANGJIAN_VAR_DIR", str(OUT / "var"))
     if migrate:  # tables and indexes added since the dataset was generated
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],  # noqa: S603
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0"],  # noqa: S603  # nosec B603
                        cwd=ROOT, env=dict(os.environ), check=True)
     import django
 

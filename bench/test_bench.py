@@ -24,7 +24,7 @@ TODAY = dt.date(2026, 11, 29)
 @pytest.fixture
 def district(db):
     with system_scope("test: the bench's tiny district"):
-        return demo.load_district(members=300, seed=3, today=TODAY, district_name="测试区", password="Bench-test-2026")  # noqa: S106 (test accounts only)
+        return demo.load_district(members=300, seed=3, today=TODAY, district_name="测试区", password="Bench-test-2026")  # noqa: S106 (test accounts only)  # nosec B106
 
 
 def test_harness_prints_a_row_per_operation_and_plans_hold(district):

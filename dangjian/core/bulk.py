@@ -54,7 +54,7 @@ def bulk_insert(model, objs: list, *, assign_ids: bool = False) -> None:
         first = (model._base_manager.using(connection.alias).aggregate(m=Max("pk"))["m"] or 0) + 1
         columns.insert(0, model._meta.pk.column)
         rows = [(first + i, *row) for i, row in enumerate(rows)]
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters  # nosec B608
         ops.quote_name(model._meta.db_table), ", ".join(ops.quote_name(c) for c in columns),
         ", ".join(["%s"] * len(columns)),
     )

@@ -101,7 +101,7 @@ def _upsert(total: Mapping[tuple[str, str, str], int], *, using: str | None = No
     qn = connection.ops.quote_name
     table, count = qn(_table()), qn("count")
     sql = (
-        f"INSERT INTO {table} ({qn('org_path')}, {qn('dimension')}, {qn('value')}, {count}) "  # noqa: S608 (names)
+        f"INSERT INTO {table} ({qn('org_path')}, {qn('dimension')}, {qn('value')}, {count}) "  # noqa: S608 (names)  # nosec B608
         f"VALUES (%s, %s, %s, %s) ON CONFLICT ({qn('org_path')}, {qn('dimension')}, {qn('value')}) "
         f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}"
     )
@@ -127,14 +127,14 @@ def _sql_counts(connection) -> Counter:
     with connection.cursor() as cursor:
         for dim, expr in (("status", "status"), ("gender", "gender"), ("ethnicity_minority", "ethnicity"),
                           ("education", "education"), ("occupation", "occupation"), ("birth_month", month)):
-            cursor.execute(f"SELECT org_path, {expr}, COUNT(*) FROM {member} GROUP BY org_path, {expr}")  # noqa: S608
+            cursor.execute(f"SELECT org_path, {expr}, COUNT(*) FROM {member} GROUP BY org_path, {expr}")  # noqa: S608  # nosec B608
             for path, value, n in cursor.fetchall():
                 if dim == "ethnicity_minority":
                     value = ethnicity_group(value)
                 out[(path, dim, str(value))] += n
-        cursor.execute(f"SELECT path, sector FROM {qn(Organization._meta.db_table)}")  # noqa: S608
+        cursor.execute(f"SELECT path, sector FROM {qn(Organization._meta.db_table)}")  # noqa: S608  # nosec B608
         sector_of = dict(cursor.fetchall())
-        cursor.execute(f"SELECT org_path, COUNT(*) FROM {member} GROUP BY org_path")  # noqa: S608
+        cursor.execute(f"SELECT org_path, COUNT(*) FROM {member} GROUP BY org_path")  # noqa: S608  # nosec B608
         for path, n in cursor.fetchall():
             out[(path, "sector", sector_of.get(path) or "")] += n
     return out
@@ -155,14 +155,14 @@ def rebuild_tallies(*, using: str | None = None) -> int:
     with transaction.atomic(using=connection.alias):
         direct = _sql_counts(connection)
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(_table())}")  # noqa: S608
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(_table())}")  # noqa: S608  # nosec B608
         return _upsert(_roll_up(direct), using=connection.alias)
 
 
 def stored_tallies(*, using: str | None = None) -> Counter:
     connection = _db(using)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT org_path, dimension, value, {connection.ops.quote_name('count')} "  # noqa: S608
+        cursor.execute(f"SELECT org_path, dimension, value, {connection.ops.quote_name('count')} "  # noqa: S608  # nosec B608
                        f"FROM {connection.ops.quote_name(_table())}")
         return Counter({(p, d, v): n for p, d, v, n in cursor.fetchall() if n})
 
