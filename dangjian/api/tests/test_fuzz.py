@@ -16,7 +16,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from ninja import Schema
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
@@ -39,7 +41,19 @@ schema = load_schema()
 
 
 @pytest.fixture
-def bearer(district):
+def connection_kept():
+    """The calls go straight to the WSGI application, not through django.test.Client, so nothing stops the start
+    and end of each request from closing "old" database connections, and on PostgreSQL the one holding the
+    test's transaction counts as old (it is not in autocommit). Disconnected as the test client does."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(district, connection_kept):
     user = district.users["district_admin"]
     _, plain = api_token_create(actor=user, user=user, name="schemathesis")
     return {"Authorization": f"Bearer {plain}"}

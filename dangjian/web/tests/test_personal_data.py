@@ -45,10 +45,9 @@ def workbook(content: bytes) -> dict[str, list[list]]:
 def download(client) -> dict[str, list[list]]:
     response = client.post(DATA)
     assert response.status_code == 200
-    try:
-        return workbook(b"".join(response.streaming_content))
-    finally:
-        response.close()  # the temporary file behind the FileResponse
+    # Read to the end, which closes the temporary file behind the FileResponse; a second close() would fire
+    # request_finished and close the database connection under the test's transaction (PostgreSQL).
+    return workbook(b"".join(response.streaming_content))
 
 
 def everything(sheets) -> str:
@@ -102,8 +101,7 @@ def test_a_member_downloads_their_own_data_and_nobody_else_s(client, district, b
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;") and ".xlsx" in response["Content-Disposition"]
     assert "no-store" in response["Cache-Control"] and "no-cache" in response["Cache-Control"]
-    sheets = workbook(b"".join(response.streaming_content))
-    response.close()
+    sheets = workbook(b"".join(response.streaming_content))  # read to the end: that closes it (see download)
     assert list(sheets) == MEMBER_SHEETS
     record_rows = dict((r[0], r[1]) for r in sheets["党员档案"][1:])
     # their own full ID number and phone: theirs to have (第四十五条), not the masked form
