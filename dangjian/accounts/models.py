@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from dangjian.audit.models import AppendOnlyError
+from dangjian.audit.models import AppendOnlyModel
 from dangjian.core import crypto
 
 from .roles import CAPABILITIES, GLOBAL_CAPABILITIES, Role
@@ -153,15 +153,7 @@ class LoginThrottle(models.Model):
         return f"{self.scope}:{self.key} ×{self.count}"
 
 
-class ConsentQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("同意记录只能追加，不能修改")
-
-    def delete(self):
-        raise AppendOnlyError("同意记录只能追加，不能删除")
-
-
-class ConsentRecord(models.Model):
+class ConsentRecord(AppendOnlyModel):
     """One acceptance of one version of the privacy notice (个人信息保护法 第十四、二十九条: consent is given by
     the person, informed, for the notice shown): who, which version, when, from where. Append-only, like the
     audit log it is also written to: the proof of consent is never edited; a withdrawal is a new audit entry
@@ -172,7 +164,7 @@ class ConsentRecord(models.Model):
     accepted_at = models.DateTimeField("同意时间", default=timezone.now)
     ip = models.CharField("IP地址", max_length=45, blank=True)
 
-    objects = ConsentQuerySet.as_manager()
+    append_only_label = "同意记录"
 
     class Meta:
         verbose_name = "个人信息处理同意记录"
@@ -181,14 +173,6 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.user_id} · {self.notice_version} @ {self.accepted_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("同意记录只能追加，不能修改")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("同意记录只能追加，不能删除")
 
 
 crypto.register_encrypted(User, "totp_secret")  # key rotation re-encrypts second-factor secrets too

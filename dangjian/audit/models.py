@@ -24,15 +24,36 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
-class AuditQuerySet(models.QuerySet):
+class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        raise AppendOnlyError("审计日志只能追加，不能修改")
+        raise AppendOnlyError(f"{self.model.append_only_label}只能追加，不能修改")
 
     def delete(self):
-        raise AppendOnlyError("审计日志只能追加，不能删除")
+        raise AppendOnlyError(f"{self.model.append_only_label}只能追加，不能删除")
 
 
-class AuditEntry(models.Model):
+class AppendOnlyModel(models.Model):
+    """Rows that are written once and never changed or removed (the audit log, its archive segments, consent
+    records): the model and the queryset refuse, naming `append_only_label`. The database triggers of the
+    audit tables refuse the same for anyone going round Django."""
+
+    append_only_label = "记录"
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError(f"{self.append_only_label}只能追加，不能修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{self.append_only_label}只能追加，不能删除")
+
+
+class AuditEntry(AppendOnlyModel):
     created_at = models.DateTimeField("时间", db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT,
@@ -50,7 +71,7 @@ class AuditEntry(models.Model):
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects = AuditQuerySet.as_manager()
+    append_only_label = "审计日志"
 
     class Meta:
         verbose_name = "审计记录"
@@ -62,14 +83,6 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.action} {self.target_label}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("审计日志只能追加，不能修改")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("审计日志只能追加，不能删除")
 
     def payload(self) -> dict:
         """The hashed content. Its keys and formats are frozen: changing them breaks every old link."""
@@ -121,7 +134,7 @@ class ChainHead(models.Model):
         return f"{self.count} entries, head {self.last_hash[:12]}"
 
 
-class AuditArchive(models.Model):
+class AuditArchive(AppendOnlyModel):
     """One archived segment of the chain: the entries `first_entry_id`..`last_entry_id`, moved to a gzip'd
     JSON-lines file in the default storage (`file_name`), whose hash is kept here. Append-only like the log
     (its own triggers refuse UPDATE and DELETE): a segment row is what lets the database delete the rows it
@@ -142,7 +155,7 @@ class AuditArchive(models.Model):
     created_at = models.DateTimeField("归档时间")
     actor_label = models.CharField("归档人", max_length=150)
 
-    objects = AuditQuerySet.as_manager()
+    append_only_label = "审计日志归档段"
 
     class Meta:
         verbose_name = "审计日志归档段"
@@ -154,11 +167,3 @@ class AuditArchive(models.Model):
 
     def __str__(self):
         return f"审计日志归档第 {self.sequence} 段（记录 {self.first_entry_id}–{self.last_entry_id}）"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise AppendOnlyError("审计日志归档段只能追加，不能修改")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("审计日志归档段只能追加，不能删除")
