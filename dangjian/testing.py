@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import itertools
 import os
 import shutil
+import zipfile
 from dataclasses import dataclass
 
 import factory
@@ -27,6 +29,16 @@ from dangjian.orgs.services import organization_create
 
 PASSWORD = "Test-pass-2026"  # noqa: S105  (test accounts only)  # nosec B105
 _seq = itertools.count(1)
+
+
+def zip_bytes(*names: str) -> bytes:
+    """A ZIP archive holding the named members (a Word package has "[Content_Types].xml" and
+    "word/document.xml"; anything else is a ZIP pretending to be one)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<x/>")
+    return buffer.getvalue()
 
 
 def client_as(client, district, role: str):

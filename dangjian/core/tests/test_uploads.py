@@ -1,22 +1,12 @@
 """core.uploads: the one way uploads are checked, named and served."""
 
-import io
-import zipfile
 
 import pytest
 
 from dangjian.core import uploads
+from dangjian.testing import zip_bytes
 
-
-def _zip(*names: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name in names:
-            z.writestr(name, "<x/>")
-    return buffer.getvalue()
-
-
-WORD = _zip("[Content_Types].xml", "word/document.xml")
+WORD = zip_bytes("[Content_Types].xml", "word/document.xml")
 
 
 @pytest.mark.parametrize("suffix, content, ok", [
@@ -24,7 +14,7 @@ WORD = _zip("[Content_Types].xml", "word/document.xml")
     (".jpg", b"\xff\xd8\xff\xe0...", True),
     (".png", b"\x89PNG\r\n\x1a\n...", True),
     (".docx", WORD, True),
-    (".docx", _zip("xl/workbook.xml"), False),  # an Excel package is not a Word document
+    (".docx", zip_bytes("xl/workbook.xml"), False),  # an Excel package is not a Word document
     (".docx", b"PK\x03\x04 truncated", False),
     (".jpg", b"%PDF-1.7", False),
     (".png", b"<svg onload=alert(1)>", False),

@@ -2,8 +2,6 @@
 
 import datetime as dt
 import hashlib
-import io
-import zipfile
 
 import pytest
 from django.utils import timezone
@@ -23,7 +21,7 @@ from dangjian.meetings.models import (
     Resolution,
 )
 from dangjian.notifications.models import Notification
-from dangjian.testing import acting_as
+from dangjian.testing import acting_as, zip_bytes
 
 from .conftest import notified, plan, record
 
@@ -285,20 +283,12 @@ def test_moving_a_notified_meeting_tells_everyone_at_once(branch):
         assert Notification.unscoped.filter(kind="meetings.changed", urgent=True).count() == 5
 
 
-def _zip(*names: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name in names:
-            z.writestr(name, "<x/>")
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("name, content, ok", [
     ("合影.jpg", b"\xff\xd8\xff\xe0" + b"0" * 100, True),
     ("合影.png", b"\x89PNG\r\n\x1a\n" + b"0" * 10, True),
     ("纪要.pdf", b"%PDF-1.7\n...", True),
-    ("纪要.docx", _zip("[Content_Types].xml", "word/document.xml"), True),
-    ("压缩包.docx", _zip("evil.html"), False),  # a ZIP is not a Word document
+    ("纪要.docx", zip_bytes("[Content_Types].xml", "word/document.xml"), True),
+    ("压缩包.docx", zip_bytes("evil.html"), False),  # a ZIP is not a Word document
     ("../../etc/纪要.pdf", b"%PDF-1.7\n...", True),  # the name is a label, never a path
     ("病毒.exe", b"MZ....", False),
     ("假图.jpg", b"%PDF-1.7", False),

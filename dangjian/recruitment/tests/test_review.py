@@ -10,6 +10,7 @@ from dangjian.recruitment import services
 from dangjian.recruitment.models import CaseStatus, Outcome, RecruitmentCase
 from dangjian.recruitment.services import step_record
 from dangjian.recruitment.tests.factories import START, full_members, open_case, schedule, valid_input, walk
+from dangjian.testing import zip_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -164,16 +165,6 @@ def _docx() -> bytes:
     return out.getvalue()
 
 
-def _zip() -> bytes:
-    import io
-    import zipfile
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        z.writestr("payload.exe", b"MZ")
-    return out.getvalue()
-
-
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
@@ -223,7 +214,7 @@ def test_a_refused_upload_stores_nothing(district, admin, media, name, content, 
     case = open_case(admin, district.branch_b1)
     audit = AuditEntry.objects.count()
     with pytest.raises(ValidationFailed) as e:
-        document_add(actor=admin, case=case, kind="application", upload=_upload(name, _zip() if content is None else content))
+        document_add(actor=admin, case=case, kind="application", upload=_upload(name, zip_bytes("payload.exe") if content is None else content))
     assert words in e.value.fields["file"][0]
     assert _stored(media) == [] and not CaseDocument.objects.exists() and AuditEntry.objects.count() == audit
 
