@@ -107,6 +107,7 @@ def add_records(*, seed: int, today: dt.date, progress=None) -> Counts:
     from dangjian.core.actors import SYSTEM
     from dangjian.core.bulk import reset_sequences
     from dangjian.dues.models import DuesAccount, DuesAssessment, DuesPayment
+    from dangjian.dues.tallies import rebuild_dues_tallies
     from dangjian.meetings.models import Attendance, Meeting, MeetingKindRow, MeetingRecordVersion
     from dangjian.members.models import MembershipPeriod
     from dangjian.orgs.models import Organization
@@ -124,6 +125,9 @@ def add_records(*, seed: int, today: dt.date, progress=None) -> Counts:
             t = time.perf_counter()
             step(world, random.Random(f"{seed}:{name}"), counts, say)  # noqa: S311  bench data, not secrets
             counts.seconds[name] = time.perf_counter() - t
+        t = time.perf_counter()
+        rebuild_dues_tallies()  # written in bulk above: the counters are computed once at the end
+        counts.seconds["dues"] += time.perf_counter() - t
         reset_sequences([Meeting, MeetingKindRow, MeetingRecordVersion, Attendance, DuesAssessment, DuesAccount,
                          DuesPayment, Transfer, TransferParty, TransferEvent, MembershipPeriod])
         root = Organization.unscoped.filter(parent__isnull=True).order_by("path").first()
@@ -570,7 +574,7 @@ def _dues(world: _World, rng: random.Random, counts: Counts, say) -> None:
                 if m.joined_on.year > y:
                     continue
                 first = m.joined_on.month if m.joined_on.year == y else 1
-                a = _new(DuesAssessment, member_id=m.pk, year=y, category=category,
+                a = _new(DuesAssessment, member_id=m.pk, org_path=m.path, year=y, category=category,
                                    dues_base_fen=base_fen, standard_fen=monthly,
                                    monthly_fen=monthly, rate_bp=rate, first_month=first)
                 assessments.append(a)
@@ -586,7 +590,7 @@ def _dues(world: _World, rng: random.Random, counts: Counts, say) -> None:
             opened = add_months(dt.date(today.year, current.first_month, 1), -1)  # 已交至 when the account opened
             paid_to = max(add_months(this_month, -back), opened)
             counts.in_arrears += arrears_months(paid_to, today) >= 1
-            accounts.append(_new(DuesAccount, member_id=m.pk, paid_up_to=paid_to))
+            accounts.append(_new(DuesAccount, member_id=m.pk, org_path=m.path, paid_up_to=paid_to))
             plan.append((m, current, opened, paid_to))
         bulk_insert(DuesAssessment, assessments, assign_ids=True)
         bulk_insert(DuesAccount, accounts, assign_ids=True)

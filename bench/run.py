@@ -55,6 +55,9 @@ PLAN_EXPECTATIONS = {
     "list": ("member_scope_order",),
     "birthday": ("member_political_birthday",),
     "as_of": ("period_scope_dates",),
+    "arrears": ("dues_account_owing",),
+    # the unique constraint's index: SQLite names it itself when the table is created with the constraint
+    "dues_tally": ("dues_tally_key", "sqlite_autoindex_dues_duestally_1"),
 }
 # PostgreSQL answers a range from any index that starts with org_path (it has no covering-index-only
 # shortcut as decisive as SQLite's); what must never happen there is a sequential scan of the table.
@@ -382,7 +385,7 @@ def record_rows(opt: Options, s: Subjects) -> list[Row]:
     """The records of the other apps (bench/records.py: five years of meetings, dues, transfers), as the
     区委 administrator: the compliance table over last year for the root and a street, the dues statistics
     and the first page of the arrears list for the root, the transfer statistics of this year."""
-    from dangjian.dues.selectors import arrears_list, dues_statistics
+    from dangjian.dues.selectors import arrears_count, arrears_list, dues_statistics
     from dangjian.meetings.selectors import compliance_table
     from dangjian.transfers.selectors import transfer_statistics
 
@@ -390,9 +393,10 @@ def record_rows(opt: Options, s: Subjects) -> list[Row]:
     year = s.today.year - 1
     start, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
 
-    def arrears_page():
-        qs = arrears_list(org=s.root, on=s.today, min_months=1)
-        return list(qs[:20])
+    def arrears_page(org):
+        # the page: the first 20 of the list and how many there are in all
+        return list(arrears_list(org=org, on=s.today, min_months=1)[:20]), arrears_count(org=org, on=s.today,
+                                                                                         min_months=1)
 
     return [
         selector_row(opt, s, f"组织生活合规表 compliance table（区委 root，{year}年）", s.root_user,
@@ -401,8 +405,12 @@ def record_rows(opt: Options, s: Subjects) -> list[Row]:
                      lambda: compliance_table(org=s.mid, start=start, end=end, today=s.today), target_ms=target),
         selector_row(opt, s, f"党费统计 dues statistics（区委 root，{s.today.year}年）", s.root_user,
                      lambda: dues_statistics(org=s.root, year=s.today.year, on=s.today), target_ms=target),
-        selector_row(opt, s, "欠交党费名单 arrears list 第1页（区委 root）", s.root_user, arrears_page,
-                     target_ms=PAGE_TARGET_MS),
+        selector_row(opt, s, f"党费统计 dues statistics（街道 mid-level，{s.today.year}年）", s.root_user,
+                     lambda: dues_statistics(org=s.mid, year=s.today.year, on=s.today), target_ms=target),
+        selector_row(opt, s, "欠交党费名单 arrears list 第1页＋人数（区委 root）", s.root_user,
+                     lambda: arrears_page(s.root), target_ms=PAGE_TARGET_MS),
+        selector_row(opt, s, "欠交党费名单 arrears list 第1页＋人数（支部 branch）", s.branch_user,
+                     lambda: arrears_page(s.branch), target_ms=PAGE_TARGET_MS),
         selector_row(opt, s, f"组织关系接转统计 transfer statistics（区委 root，{s.today.year}年）", s.root_user,
                      lambda: transfer_statistics(org=s.root, start=dt.date(s.today.year, 1, 1), end=s.today,
                                                  on=s.today), target_ms=target),
@@ -508,6 +516,8 @@ def plan_rows(opt: Options, s: Subjects) -> list[Row]:
 
     from dangjian.accounts.middleware import scope_for_user
     from dangjian.core.scoping import scope
+    from dangjian.dues.models import DuesTally
+    from dangjian.dues.selectors import arrears_list
     from dangjian.members.models import Member, MembershipPeriod
     from dangjian.members.selectors import MemberFilters, member_list, political_birthdays
 
@@ -526,13 +536,18 @@ def plan_rows(opt: Options, s: Subjects) -> list[Row]:
         ("计划 plan：12月31日人数（街道）", "as_of",
          lambda: MembershipPeriod.objects.filter(Q(start__lte=year_end) & (Q(end__isnull=True) | Q(end__gt=year_end)),
                                                  org_path__gte=lo, org_path__lt=hi).order_by()),
+        ("计划 plan：欠交党费名单第1页（街道）", "arrears",
+         lambda: arrears_list(org=s.mid, on=s.today, min_months=1)[:20]),
+        ("计划 plan：党费汇总（街道及其下级）", "dues_tally",
+         lambda: DuesTally.objects.filter(org_path__in=[s.mid.path, s.branch.path], metric="account")),
     ]
     small = s.members < 50_000
     rows = []
     with scope(scope_for_user(s.root_user)), transaction.atomic():
         if connection.vendor == "postgresql" and small:
             with connection.cursor() as cursor:  # a tiny table is read whole; ask whether the index is usable
-                cursor.execute("ANALYZE members_member, members_membershipperiod, orgs_organization")
+                cursor.execute("ANALYZE members_member, members_membershipperiod, orgs_organization, "
+                               "dues_duesaccount, dues_duestally")
                 cursor.execute("SET LOCAL enable_seqscan = off")
         expectations = PLAN_EXPECTATIONS if connection.vendor == "sqlite" else PLAN_EXPECTATIONS_PG
         for label, kind, make in checks:

@@ -38,7 +38,8 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
                 "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "搜索 search 姓名", "搜索 search 身份证号",
                 "党员中心", "子树统计 subtree statistics（区委", "子树统计 subtree statistics（街道", "as-of count（区委",
                 "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300",
-                "合规表 compliance table（区委", "合规表 compliance table（街道", "党费统计 dues statistics", "欠交党费名单 arrears list",
+                "合规表 compliance table（区委", "合规表 compliance table（街道", "党费统计 dues statistics（区委", "党费统计 dues statistics（街道",
+                "欠交党费名单 arrears list 第1页＋人数（区委", "欠交党费名单 arrears list 第1页＋人数（支部",
                 "接转统计 transfer statistics"]
     for name in expected:
         hits = [r for r in measured if name in r.operation]
@@ -47,7 +48,7 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
         assert r.p50 is not None and r.p50 > 0 and r.p95 >= r.p50 and r.ref_p50 > 0 and r.ratio > 0, r
         assert r.database in ("sqlite", "postgresql") and r.dataset.startswith("300/")
     plans = [r for r in rows if r.operation.startswith("计划")]
-    assert len(plans) == 10  # checked before and after the operations
+    assert len(plans) == 14  # 7 checks, before and after the operations
     assert all(r.verdict == "计划正常 PLAN OK" for r in plans), [r.note for r in plans if r.verdict != "计划正常 PLAN OK"]
     # One printed table row per result, with numbers in the p50/p95 columns of the measured ones.
     table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| 操作")]
@@ -185,6 +186,10 @@ def test_dues_are_in_the_apps_shape_with_arrears(records, district):
         assessed = DuesAssessment.unscoped.filter(year=2026).count()
     assert stats.total.assessed == assessed and 0 < stats.total.paid_fen < stats.total.due_fen
     assert stats.total.arrears[1] == owing
+    from dangjian.dues.tallies import dues_tally_differences
+
+    with system_scope("test: the counters the generator computed at the end"):
+        assert dues_tally_differences() == {}
 
 
 def test_transfers_keep_the_member_history_and_counters_right(records, district):

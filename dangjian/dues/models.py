@@ -2,10 +2,14 @@
 
 Money is integer 分. Months are stored as the first day of the month (`2026-11-01` is November 2026).
 
-Scoping: an assessment and a member's dues account follow the member (`member__org_path`): the branch that
-holds the member's formal relationship collects the dues (DOMAIN-RULES §3.3), so a member who moves takes
-their dues record along. A payment keeps the path of the branch that collected it (`org_path`), so each
-branch's yearly public_notice and statistics show what that branch actually received.
+Scoping: an assessment and a member's dues account follow the member: the branch that holds the member's
+formal relationship collects the dues (DOMAIN-RULES §3.3), so a member who moves takes their dues record
+along. Each carries a copy of the member's path (`org_path`, `ScopeMeta.follows_member`: members.services
+rewrites it in the same transaction as every move), so a subtree's accounts are one index range without a
+join to a million members. A payment keeps the path of the branch that collected it, so each branch's yearly
+public_notice and statistics show what that branch actually received.
+
+The statistics read `DuesTally` (dues/tallies.py), kept in the same transaction as every change.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class DuesAssessment(ScopedModel):
 
     member = models.ForeignKey("members.Member", verbose_name="党员", on_delete=models.PROTECT,
                                related_name="dues_assessments")
+    org_path = models.CharField(max_length=255, editable=False, default="")  # the member's (follows_member)
     year = models.PositiveSmallIntegerField("年度")
     category = models.CharField("交纳类别", max_length=16, choices=Category.choices)
     dues_base_fen = models.PositiveBigIntegerField("月交纳基数（分）", default=0)
@@ -45,14 +50,27 @@ class DuesAssessment(ScopedModel):
                                    name="dues_first_month_valid"),
             models.CheckConstraint(condition=Q(monthly_fen__lte=F("standard_fen")), name="dues_reduced_not_above"),
         ]
-        indexes = [models.Index(fields=["year", "member", "monthly_fen", "first_month"], name="dues_assess_year")]
+        indexes = [
+            models.Index(fields=["year", "member", "monthly_fen", "first_month"], name="dues_assess_year"),
+            # 免交 (approved amount 0) of a year in a subtree: the statistics subtract them from the arrears
+            models.Index(fields=["year", "monthly_fen", "org_path"], name="dues_assess_waived"),
+        ]
 
     class ScopeMeta:
-        path = "member__org_path"
+        path = "org_path"
         member = "member_id"
+        follows_member = True
 
     def __str__(self):
         return f"{self.member_id} {self.year}年党费"
+
+    @classmethod
+    def tally_contributions(cls, rows):
+        """What these rows add to the counters (members.services moves them with the member)."""
+        from .tallies import assessment_contribution
+
+        return [assessment_contribution(a.year, a.first_month, a.monthly_fen)
+                for a in rows.only("year", "first_month", "monthly_fen")]
 
     @property
     def months_due(self) -> int:
@@ -79,19 +97,29 @@ class DuesAccount(ScopedModel):
 
     member = models.OneToOneField("members.Member", verbose_name="党员", on_delete=models.PROTECT,
                                   related_name="dues_account")
+    org_path = models.CharField(max_length=255, editable=False, default="")  # the member's (follows_member)
     paid_up_to = models.DateField("已交至")  # first day of the last settled month
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = "党费账户"
-        indexes = [models.Index(fields=["paid_up_to", "member"], name="dues_account_paid")]
+        # The arrears list: longest owing first, the subtree checked inside the index (no table row is read
+        # for an account outside it), so page 1 of the whole city reads about 20 index entries.
+        indexes = [models.Index(fields=["paid_up_to", "member", "org_path"], name="dues_account_owing")]
 
     class ScopeMeta:
-        path = "member__org_path"
+        path = "org_path"
         member = "member_id"
+        follows_member = True
 
     def __str__(self):
         return f"{self.member_id} 已交至 {self.paid_up_to:%Y-%m}"
+
+    @classmethod
+    def tally_contributions(cls, rows):
+        from .tallies import account_contribution
+
+        return [account_contribution(paid) for paid in rows.values_list("paid_up_to", flat=True)]
 
 
 class Method(models.TextChoices):
@@ -185,3 +213,36 @@ class DuesReduction(ScopedModel):
 
     def __str__(self):
         return f"{self.member_id} 减免申请 {self.get_status_display()}"
+
+
+class DuesTally(ScopedModel):
+    """党费汇总: for the subtree at `org_path`, one counter per (metric, key) — how many rows and how many 分.
+
+    Like members.MemberTally, one row set per organisation holds its WHOLE subtree (orgs.tallies), so the
+    statistics of the root of a city read its children's few hundred rows instead of 4.6 million
+    assessments, 9.5 million payments and a million accounts (21 s of SQL at 1,000,000 members). Metrics
+    (dues/tallies.py): `assessed` (key "YYYY-MM": the assessment's year and first due month; sum = monthly
+    amounts), `paid` and `voluntary` (key: the month paid for; by the collecting branch), `account` (key:
+    已交至). Kept in the same transaction by every dues service, by members' moves and leaves (the
+    assessments and accounts follow the member) and by organisation moves; `manage.py rebuild_dues_tallies`
+    recomputes them.
+    """
+
+    org_path = models.CharField(max_length=255)
+    metric = models.CharField(max_length=16)
+    key = models.CharField(max_length=7)
+    count = models.BigIntegerField(default=0)
+    amount_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "党费汇总"
+        constraints = [models.UniqueConstraint(fields=["org_path", "metric", "key"], name="dues_tally_key")]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = None
+        tally_keys = ("metric", "key")
+        tally_sums = ("count", "amount_fen")
+
+    def __str__(self):
+        return f"{self.org_path} {self.metric} {self.key}: {self.count} / {self.amount_fen}分"

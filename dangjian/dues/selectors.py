@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value
-from django.db.models.functions import Coalesce, Greatest, Substr
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from dangjian.core.permissions import load_one
@@ -19,8 +19,16 @@ from dangjian.core.scoping import subtree_q, within_subtree
 from dangjian.members.models import Member
 from dangjian.orgs.models import SEGMENT, Organization
 
-from . import rules
-from .models import DuesAccount, DuesAssessment, DuesPayment, DuesReduction, PaymentKind, ReductionStatus
+from . import rules, tallies
+from .models import (
+    DuesAccount,
+    DuesAssessment,
+    DuesPayment,
+    DuesReduction,
+    DuesTally,
+    PaymentKind,
+    ReductionStatus,
+)
 from .rules import add_months, month_start, months_between
 
 
@@ -227,11 +235,21 @@ def roster_totals(rows: list[RosterRow]) -> RosterTotals:
 
 def arrears_list(*, org: Organization | None, on: dt.date, min_months: int):
     """Accounts of the scope (or `org`'s subtree) owing at least `min_months` months on `on`, longest first.
-    Members whose dues are waived this year (approved 免交: monthly amount 0) are left out."""
+    Members whose dues are waived this year (approved 免交: monthly amount 0) are left out.
+
+    Read from the `dues_account_owing` index (已交至, member, the copied path): longest owing first, the
+    subtree checked inside the index, so a page costs its own rows whatever the size of the city."""
     qs = within_subtree(DuesAccount, org.path) if org is not None else DuesAccount.objects.all()
     waived = DuesAssessment.unscoped.filter(member_id=OuterRef("member_id"), year=on.year, monthly_fen=0)
     return (qs.filter(paid_up_to__lte=arrears_threshold(min_months, on)).filter(~Exists(waived))
             .select_related("member__organization").order_by("paid_up_to", "member_id"))
+
+
+def arrears_count(*, org: Organization, on: dt.date, min_months: int) -> int:
+    """How many `arrears_list` holds, from the counters (two small queries, not a count of the list)."""
+    stats = _tally_statistics(org, year=on.year, from_month=1, to_month=1, on=on, thresholds=[min_months],
+                              children={})
+    return stats.total.arrears[min_months]
 
 
 # --- Statistics ----------------------------------------------------------------------------------------------
@@ -251,6 +269,15 @@ class StatRow:
     def rate(self) -> str:
         return f"{self.paid_fen * 100 / self.due_fen:.1f}%" if self.due_fen else "—"
 
+    def add(self, other: StatRow, sign: int = 1) -> None:
+        self.due_fen += sign * other.due_fen
+        self.paid_fen += sign * other.paid_fen
+        self.voluntary_fen += sign * other.voluntary_fen
+        self.assessed += sign * other.assessed
+        self.months_paid += sign * other.months_paid
+        for t, n in other.arrears.items():
+            self.arrears[t] = self.arrears.get(t, 0) + sign * n
+
 
 @dataclass
 class Statistics:
@@ -267,68 +294,70 @@ class Statistics:
 def dues_statistics(*, org: Organization, year: int, from_month: int = 1, to_month: int = 12,
                     on: dt.date | None = None) -> Statistics:
     """党费 due, paid and in arrears for `org`'s subtree over months `from_month`..`to_month` of `year`,
-    in total and per child organisation: four aggregate queries whatever the size of the subtree.
+    in total and per child organisation: three queries whatever the size of the subtree.
 
     Due = Σ monthly amount × the assessment's due months within the period (from the year's assessments);
     paid = what the subtree's branches received for those months; arrears = members owing ≥ 1, 3, 5 and 6
-    months on `on` (the warning months are settings)."""
+    months on `on` (the warning months are settings). All from the counters (DuesTally: the rows of `org`
+    and of its children, each holding its whole subtree), less the members whose dues are waived this year
+    (免交, counted live: a handful)."""
     on = on or timezone.localdate()
     cfg = rules.config()
     thresholds = sorted({1, *cfg["arrears_warning_months"], cfg["self_departure_months"]})
-    cut = len(org.path) + SEGMENT
     children = {c.path: c for c in Organization.objects.filter(parent=org).order_by("path")}
+    return _tally_statistics(org, year=year, from_month=from_month, to_month=to_month, on=on,
+                             thresholds=thresholds, children=children)
+
+
+def _tally_statistics(org: Organization, *, year: int, from_month: int, to_month: int, on: dt.date,
+                      thresholds: list[int], children: dict[str, Organization]) -> Statistics:
+    lo, hi = f"{year:04d}-{from_month:02d}", f"{year:04d}-{to_month:02d}"
+    limits = {t: tallies.month_key(arrears_threshold(t, on)) for t in thresholds}
     rows: dict[str, StatRow] = {p: StatRow(org=c) for p, c in children.items()}
-    own = StatRow(org=None)
-
-    def row(key: str) -> StatRow:
-        return rows.get(key) or own
-
-    due = (within_subtree(DuesAssessment, org.path).filter(year=year, first_month__lte=to_month)
-           .annotate(child=Substr("member__org_path", 1, cut))
-           .values("child")
-           .annotate(n=Count("id"),
-                     fen=Sum((Value(to_month + 1) - Greatest("first_month", Value(from_month))) * F("monthly_fen"),
-                             output_field=IntegerField()))
-           .order_by())
-    for r in due:
-        x = row(r["child"])
-        x.assessed += r["n"]
-        x.due_fen += r["fen"] or 0
-    paid = (within_subtree(DuesPayment, org.path)
-            .filter(month__gte=dt.date(year, from_month, 1), month__lt=add_months(dt.date(year, to_month, 1), 1))
-            .annotate(child=Substr("org_path", 1, cut)).values("child", "kind")
-            .annotate(n=Count("id"), s=Coalesce(Sum("amount_fen"), 0)).order_by())
-    for r in paid:
-        x = row(r["child"])
-        if r["kind"] == PaymentKind.DUE:
-            x.paid_fen += r["s"]
-            x.months_paid += r["n"]
+    whole = StatRow(org=org)  # the counters at org.path hold the whole subtree
+    counters = (DuesTally.objects.filter(org_path__in=[org.path, *children])
+                .filter(Q(metric=tallies.ASSESSED, key__gte=f"{year:04d}-01", key__lte=hi)
+                        | Q(metric__in=[tallies.PAID, tallies.VOLUNTARY], key__gte=lo, key__lte=hi)
+                        | Q(metric=tallies.ACCOUNT, key__lte=max(limits.values())))
+                .values_list("org_path", "metric", "key", "count", "amount_fen"))
+    for path, metric, key, n, fen in counters:
+        x = whole if path == org.path else rows[path]
+        if metric == tallies.ASSESSED:
+            first = int(key[5:])
+            x.assessed += n
+            x.due_fen += fen * (to_month + 1 - max(first, from_month))
+        elif metric == tallies.PAID:
+            x.paid_fen += fen
+            x.months_paid += n
+        elif metric == tallies.VOLUNTARY:
+            x.voluntary_fen += fen
         else:
-            x.voluntary_fen += r["s"]
-    waived = DuesAssessment.unscoped.filter(member_id=OuterRef("member_id"), year=on.year, monthly_fen=0)
-    owing = (within_subtree(DuesAccount, org.path).filter(~Exists(waived))
-             .annotate(child=Substr("member__org_path", 1, cut)).values("child")
-             .annotate(**{f"a{t}": Count("id", filter=Q(paid_up_to__lte=arrears_threshold(t, on))) for t in thresholds})
-             .order_by())
-    for r in owing:
-        x = row(r["child"])
-        for t in thresholds:
-            x.arrears[t] = x.arrears.get(t, 0) + r[f"a{t}"]
-    ordered = [rows[p] for p in children] + ([own] if (own.assessed or own.paid_fen or own.arrears) else [])
-    total = StatRow(org=org)
-    for x in ordered:
-        total.due_fen += x.due_fen
-        total.paid_fen += x.paid_fen
-        total.voluntary_fen += x.voluntary_fen
-        total.assessed += x.assessed
-        total.months_paid += x.months_paid
+            for t, limit in limits.items():
+                if key <= limit:
+                    x.arrears[t] = x.arrears.get(t, 0) + n
+    # 免交 this year: never in arrears (as in arrears_list and the roster), so subtracted from the counts
+    cut = len(org.path) + SEGMENT
+    waived = (within_subtree(DuesAssessment, org.path).filter(year=on.year, monthly_fen=0)
+              .annotate(child=Substr("org_path", 1, cut)).values("child")
+              .annotate(**{f"a{t}": Count("id", filter=Q(member__dues_account__paid_up_to__lte=arrears_threshold(t, on)))
+                           for t in thresholds}).order_by())
+    for r in waived:
+        for x in (whole, rows.get(r["child"])):
+            if x is not None:
+                for t in thresholds:
+                    x.arrears[t] = x.arrears.get(t, 0) - r[f"a{t}"]
+    for x in (whole, *rows.values()):
         for t in thresholds:
             x.arrears.setdefault(t, 0)
-            total.arrears[t] = total.arrears.get(t, 0) + x.arrears[t]
-    for t in thresholds:
-        total.arrears.setdefault(t, 0)
+    own = StatRow(org=None)  # members attached to the organisation itself: the whole less the children
+    own.add(whole)
+    for x in rows.values():
+        own.add(x, -1)
+    shown = [rows[p] for p in children]
+    if own.assessed or own.paid_fen or own.voluntary_fen or any(own.arrears.values()):
+        shown.append(own)
     return Statistics(org=org, year=year, from_month=from_month, to_month=to_month, on=on, thresholds=thresholds,
-                      total=total, rows=ordered)
+                      total=whole, rows=shown)
 
 
 # --- Reductions -------------------------------------------------------------------------------------------------

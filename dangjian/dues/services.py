@@ -26,6 +26,7 @@ from .models import (
     ReductionStatus,
 )
 from .rules import add_months, month_label, month_start, months_between, yuan
+from .tallies import account_contribution, assessment_contribution, payment_contribution, tally_dues
 
 registry.register(
     {
@@ -48,6 +49,16 @@ def _lock_member(member: Member) -> Member:
     member.refresh_from_db(from_queryset=Member.unscoped.select_related("organization").select_for_update(
         of=("self",)))
     return member
+
+
+def _retally(path: str, before, after) -> None:
+    """One row's counters (DuesTally) move from its old contribution to its new one, in this transaction."""
+    if before != after:
+        tally_dues([c for c in ((path, before, -1), (path, after, +1)) if c[1] is not None])
+
+
+def _assessed(a: DuesAssessment):
+    return assessment_contribution(a.year, a.first_month, a.monthly_fen)
 
 
 def _assessment_view(a: DuesAssessment) -> dict:
@@ -98,8 +109,9 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
     values = {"category": category, "dues_base_fen": dues_base_fen if rules.uses_base(category) else 0,
               "standard_fen": amount.monthly_fen, "rate_bp": amount.rate_bp, "first_month": first_month}
     if existing is None:
-        assessment = DuesAssessment.unscoped.create(member=member, year=year, monthly_fen=amount.monthly_fen,
-                                                    note=note, **values)
+        assessment = DuesAssessment.unscoped.create(member=member, org_path=member.org_path, year=year,
+                                                    monthly_fen=amount.monthly_fen, note=note, **values)
+        _retally(assessment.org_path, None, _assessed(assessment))
         action, changes = "dues.assessment.created", _assessment_view(assessment)
     else:
         started = dt.date(year, 1, 1) <= today
@@ -117,13 +129,14 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
             # nothing paid yet: 已交至 (the month before the first due month) moves with the correction
             restart = (add_months(dt.date(year, existing.first_month, 1), -1),
                        add_months(dt.date(year, first_month, 1), -1))
-        before = _assessment_view(existing)
+        before, counted = _assessment_view(existing), _assessed(existing)
         was_reduced = existing.is_reduced
         for k, v in values.items():
             setattr(existing, k, v)
         existing.monthly_fen = min(existing.monthly_fen, amount.monthly_fen) if was_reduced else amount.monthly_fen
         existing.note = note or existing.note
         existing.save()
+        _retally(existing.org_path, counted, _assessed(existing))
         assessment = existing
         after = _assessment_view(assessment)
         action = "dues.assessment.corrected" if started else "dues.assessment.changed"
@@ -136,7 +149,8 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
             if paid_through > add_months(month_start(today), rules.config()["prepay_max_months"]):
                 raise ValidationFailed("已交至月份有误", fields={"paid_through": ["此前已交至：不能晚于可预交的月份"]})
             start = paid_through
-        DuesAccount.unscoped.create(member=member, paid_up_to=start)
+        DuesAccount.unscoped.create(member=member, org_path=member.org_path, paid_up_to=start)
+        _retally(member.org_path, None, account_contribution(start))
         changes["paid_up_to"] = start.strftime("%Y-%m")
     elif paid_through is not None:
         # 已交至 moves with payments. Setting it by hand is a correction (a wrong start, or months settled
@@ -148,16 +162,20 @@ def assessment_set(*, actor, member: Member, year: int, category: str, dues_base
         if paid_through > add_months(month_start(today), rules.config()["prepay_max_months"]):
             raise ValidationFailed("已交至月份有误", fields={"paid_through": ["此前已交至：不能晚于可预交的月份"]})
         changes["paid_up_to"] = [account.paid_up_to.strftime("%Y-%m"), paid_through.strftime("%Y-%m")]
-        account.paid_up_to = paid_through
-        account.save(update_fields=["paid_up_to", "updated_at"])
+        _paid_up_to_set(account, paid_through)
         if action == "dues.assessment.changed":
             action = "dues.assessment.corrected"
     elif restart is not None and account.paid_up_to == restart[0]:
         changes["paid_up_to"] = [restart[0].strftime("%Y-%m"), restart[1].strftime("%Y-%m")]
-        account.paid_up_to = restart[1]
-        account.save(update_fields=["paid_up_to", "updated_at"])
+        _paid_up_to_set(account, restart[1])
     log_action(actor=actor, action=action, target=member, changes=changes)
     return assessment
+
+
+def _paid_up_to_set(account: DuesAccount, month: dt.date) -> None:
+    _retally(account.org_path, account_contribution(account.paid_up_to), account_contribution(month))
+    account.paid_up_to = month
+    account.save(update_fields=["paid_up_to", "updated_at"])
 
 
 @transaction.atomic
@@ -237,10 +255,10 @@ def payment_record(*, actor, member: Member, first_month: dt.date | None, months
             DuesPayment.unscoped.bulk_create(payments)
     except IntegrityError:  # a concurrent recording of the same month won the race
         raise ValidationFailed("该月党费已交纳", fields={"first_month": ["所属月份：该月党费已交纳，不能重复登记"]}) from None
+    tally_dues((p.org_path, payment_contribution(p.kind, p.month, p.amount_fen), +1) for p in payments)
     due = [p for p in payments if p.kind == PaymentKind.DUE]
     if due:
-        account.paid_up_to = due[-1].month
-        account.save(update_fields=["paid_up_to", "updated_at"])
+        _paid_up_to_set(account, due[-1].month)
     log_action(actor=actor, action="dues.payment.recorded", target=member, changes={
         "months": [p.month.strftime("%Y-%m") for p in due], "amount": yuan(sum(p.amount_fen for p in due)),
         "voluntary": yuan(voluntary_fen), "method": method, "proxy_name": proxy_name.strip(),
@@ -297,8 +315,10 @@ def _decide(*, actor, reduction: DuesReduction, action: str, note: str) -> DuesR
     if reduction.status == ReductionStatus.APPROVED:
         a = DuesAssessment.unscoped.select_for_update().get(pk=reduction.assessment_id)
         changes["monthly"] = [yuan(a.monthly_fen), yuan(reduction.monthly_fen)]
+        counted = _assessed(a)
         a.monthly_fen = min(reduction.monthly_fen, a.standard_fen)
         a.save(update_fields=["monthly_fen", "updated_at"])
+        _retally(a.org_path, counted, _assessed(a))
     log_action(actor=actor, action=f"dues.reduction.{reduction.status}", target=reduction, changes=changes)
     return reduction
 

@@ -213,7 +213,7 @@ def arrears(request):
     raw = request.GET.get("min", "")
     min_months = int(raw) if raw.isdigit() and 1 <= int(raw) <= 24 else warn[0]
     qs = selectors.arrears_list(org=org, on=today, min_months=min_months)
-    total = qs.count()
+    total = selectors.arrears_count(org=org, on=today, min_months=min_months)  # the counters, not a count
     rows = [(a, selectors.arrears_months(a.paid_up_to, today)) for a in qs[:500]]
     return render(request, "dues/arrears.html", {
         "org": org, "rows": [{"account": a, "n": n, "level": rules.arrears_level(n)} for a, n in rows],

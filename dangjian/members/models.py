@@ -203,6 +203,7 @@ class Discipline(ScopedModel):
     class ScopeMeta:
         path = "org_path"
         member = "member_id"
+        follows_member = True
 
     def __str__(self):
         return f"{self.member} {self.get_kind_display()}（{self.decided_on}）"
@@ -237,6 +238,8 @@ class MemberTally(ScopedModel):
     class ScopeMeta:
         path = "org_path"
         member = None
+        tally_keys = ("dimension", "value")  # orgs.tallies: the counter's key after org_path
+        tally_sums = ("count",)
 
     def __str__(self):
         return f"{self.org_path} {self.dimension}={self.value}: {self.count}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -13,6 +14,7 @@ from dangjian.core import crypto
 from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.permissions import can, require
+from dangjian.orgs import tallies
 from dangjian.orgs.models import Organization
 
 from .models import LEFT_PATH, Discipline, DisciplineKind, LeaveReason, Member, MembershipPeriod
@@ -183,7 +185,7 @@ def _rejoin(actor, member: Member, data: dict, since: dt.date) -> Member:
     member.save()
     org = member.organization
     MembershipPeriod.unscoped.create(member=member, organization=org, org_path=org.path, start=since, reason="重新登记")
-    Discipline.unscoped.filter(member=member).update(org_path=org.path)
+    _carry_followers(member, LEFT_PATH, org.path)
     tally_apply([(member.org_path, member_dimensions(member, org.sector), +1)])
     log_action(actor=actor, action="members.member.rejoined", target=member,
                changes=_hide(_audit_view(member)) | {"since": since.isoformat()})
@@ -207,9 +209,9 @@ def member_leave(*, actor, member: Member, on: dt.date, reason: str) -> Member:
     current.end = on
     current.save(update_fields=["end"])
     tally_apply([(member.org_path, member_dimensions(member, member.organization.sector), -1)])
+    _carry_followers(member, member.org_path, LEFT_PATH)
     member.org_path, member.left_on, member.left_reason = LEFT_PATH, on, reason
     member.save(update_fields=["org_path", "left_on", "left_reason", "updated_at"])
-    Discipline.unscoped.filter(member=member).update(org_path=LEFT_PATH)
     log_action(actor=actor, action="members.member.left", target=member,
                changes={"organization": member.organization.name, "on": on.isoformat(),
                         "reason": LeaveReason(reason).label})
@@ -239,14 +241,36 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     member.organization = to
     member.org_path = to.path
     member.save(update_fields=["organization", "org_path", "updated_at"])
-    # Discipline records belong to the member's current organisation: they move with the member.
-    Discipline.unscoped.filter(member=member).update(org_path=to.path)
+    _carry_followers(member, old_path, to.path)
     # The shared ancestors' counters cancel out: only the two branches of the tree below them are written.
     tally_apply([(old_path, member_dimensions(member, old.sector), -1),
                  (to.path, member_dimensions(member, to.sector), +1)])
     log_action(actor=actor, action="members.member.moved", target=member,
                changes={"organization": [old.name, to.name], "on": on.isoformat(), "reason": reason})
     return member
+
+
+def _followers() -> list[type]:
+    """Models whose rows belong to the member's CURRENT organisation (`ScopeMeta.follows_member`: their
+    `org_path` copies the member's), in this app and in the apps above it (discipline records, dues
+    assessments and accounts)."""
+    return [m for m in apps.get_models() if getattr(getattr(m, "ScopeMeta", None), "follows_member", False)]
+
+
+def _carry_followers(member: Member, old_path: str, new_path: str) -> None:
+    """Move the member's follower rows to `new_path` in this transaction, and the counters they feed
+    (`tally_contributions`: the rows' (tally model, key, sums)) from the old path's chain to the new one's.
+
+    The same declared-metadata pattern as organization_move's copied paths: a lower app rewrites copies that
+    higher apps declare, with no import of them and no signal (ARCHITECTURE §4)."""
+    by_tally: dict[type, list] = {}
+    for model in _followers():
+        rows = model.unscoped.filter(member_id=member.pk)
+        for tally, key, sums in getattr(model, "tally_contributions", lambda _rows: [])(rows):
+            by_tally.setdefault(tally, []).extend([(old_path, key, tuple(-v for v in sums)), (new_path, key, sums)])
+        rows.update(org_path=new_path)
+    for tally, deltas in by_tally.items():
+        tallies.tally_add(tally, deltas)
 
 
 def member_reveal(*, actor, member: Member, field: str) -> str:

@@ -15,6 +15,7 @@ from dangjian.core.errors import Conflict, ValidationFailed
 from dangjian.core.permissions import require
 from dangjian.core.scoping import ScopedModel, subtree_bounds
 
+from . import tallies
 from .models import BRANCH_KINDS, CommitteeMember, Organization, OrgKind, path_segment
 
 registry.register(
@@ -159,39 +160,22 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     Organization.unscoped.filter(path__gte=lo, path__lt=hi).update(
         path=Concat(Value(new_path), Substr("path", cut)), depth=F("depth") + (new_depth - org.depth)
     )
-    # The moved subtree's member counters (members.MemberTally, one row set per organisation holding its whole
-    # subtree) move with their paths in the loop below. Above it, the old ancestor chain loses exactly the
-    # moved organisation's own rows and the new chain gains them: no recount of any member.
-    moved_tallies = _subtree_tallies(old_path)
+    # Every tally model (orgs.tallies: one row set per organisation holding its whole subtree) moves with the
+    # paths in the loop below; above the subtree, the old ancestor chain loses exactly the moved
+    # organisation's own row set and the new chain gains it: no recount of any member or record.
+    moved = [(model, tallies.subtree_move_deltas(model, old_path, old_parent.path if old_parent else None,
+                                                 new_parent.path)) for model in tallies.tally_models()]
     for model, field in _path_denormalised_models():
         model.unscoped.filter(**{f"{field}__gte": lo, f"{field}__lt": hi}).update(
             **{field: Concat(Value(new_path), Substr(field, cut))}
         )
-    _move_tallies(moved_tallies, old_parent, new_parent)
+    for model, deltas in moved:
+        tallies.tally_add(model, deltas)
     Organization.unscoped.filter(pk=org.pk).update(parent=new_parent)
     org.refresh_from_db()
     log_action(actor=actor, action="orgs.organization.moved", target=org,
                changes={"parent": [str(old_parent), str(new_parent)], "path": [old_path, org.path]})
     return org
-
-
-def _subtree_tallies(path: str) -> list[tuple[str, str, int]]:
-    """(dimension, value, count) of the subtree at `path` (its own tally rows: the whole subtree)."""
-    MemberTally = apps.get_model("members", "MemberTally")
-    return list(MemberTally.unscoped.filter(org_path=path).exclude(count=0).values_list("dimension", "value", "count"))
-
-
-def _move_tallies(rows, old_parent: Organization | None, new_parent: Organization) -> None:
-    """The old parent and its ancestors lose the moved subtree's counts, the new chain gains them; shared
-    ancestors cancel out in `tally_apply` and are not written."""
-    from dangjian.members.tallies import tally_apply
-
-    deltas = []
-    for dim, value, n in rows:
-        if old_parent is not None:
-            deltas.append((old_parent.path, {dim: value}, -n))
-        deltas.append((new_parent.path, {dim: value}, +n))
-    tally_apply(deltas)
 
 
 def _retally_sector(org: Organization, old_sector: str) -> None:

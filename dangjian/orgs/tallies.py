@@ -1,0 +1,140 @@
+"""Pre-aggregated counters per subtree (汇总表), the one mechanism behind every tally model.
+
+A tally model holds, for each organisation, one row per key with sums over its WHOLE subtree (its own rows
+and every descendant's), so a statistic of any organisation — the root of a city included — reads only that
+organisation's and its children's few rows: no range over a million rows, no sum over descendants.
+`members.MemberTally` (member counts by dimension) and `dues.DuesTally` (党费 due, paid, accounts by month)
+are the two. A model declares itself in its `ScopeMeta`:
+
+    tally_keys = ("dimension", "value")   # the key columns after org_path (the unique constraint's order)
+    tally_sums = ("count",)               # the integer columns added up
+
+Writers describe what changed as deltas `(org_path, key, sums)` — `sums` may be negative — and call
+`tally_add` once in their own transaction. It adds each delta to the path and to every ancestor (the path's
+prefixes every `SEGMENT` characters), aggregates in Python (an ancestor shared by a −1 and a +1 cancels out
+and is not written) and upserts every remaining counter with one prepared statement:
+INSERT … ON CONFLICT (org_path, keys…) DO UPDATE SET s = s + excluded.s (SQLite ≥ 3.24, PostgreSQL ≥ 9.5).
+
+Contention: every write adds to the root's rows. On PostgreSQL the upsert locks those rows until the
+transaction ends, so concurrent writes in one district serialise on them for the milliseconds of a
+transaction (SQLite serialises all writes anyway). Counters are upserted in sorted key order so two
+transactions never wait on each other in opposite orders.
+
+`organization_move` moves a subtree's counters for every tally model (`tally_models()`): the subtree's own
+rows move with their paths like any copied path, and the old and new ancestor chains lose and gain the moved
+organisation's row set (`subtree_move_deltas`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from django.apps import apps
+from django.db import connections, router, transaction
+
+from .models import SEGMENT
+
+CHUNK = 10_000  # rows per executemany
+
+Key = tuple  # the values of the model's tally_keys
+Sums = tuple  # the values of the model's tally_sums, in order
+Delta = tuple[str, Key, Sums]  # (org_path of the changed row, key, sums to add)
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """`path` and every ancestor's path: its prefixes every SEGMENT characters (none for the empty path of a
+    member who left the roster)."""
+    return [path[:i] for i in range(SEGMENT, len(path) + 1, SEGMENT)]
+
+
+def tally_models() -> list[type]:
+    return [m for m in apps.get_models() if getattr(getattr(m, "ScopeMeta", None), "tally_keys", None)]
+
+
+def _spec(model) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(model.ScopeMeta.tally_keys), tuple(model.ScopeMeta.tally_sums)
+
+
+def roll_up(model, deltas: Iterable[Delta]) -> dict[tuple, list[int]]:
+    """{(path, *key): sums} with every delta added to its path and all ancestors."""
+    width = len(_spec(model)[1])
+    total: dict[tuple, list[int]] = defaultdict(lambda: [0] * width)
+    for path, key, sums in deltas:
+        if not any(sums):
+            continue
+        for p in ancestor_paths(path):
+            acc = total[(p, *key)]
+            for i, v in enumerate(sums):
+                acc[i] += v
+    return total
+
+
+def tally_add(model, deltas: Iterable[Delta], *, using: str | None = None) -> int:
+    """Add the deltas to the counters of each path and all its ancestors, in the caller's transaction.
+    Returns the number of counters written (deltas that cancel out write nothing)."""
+    return upsert(model, roll_up(model, deltas), using=using)
+
+
+def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | None = None) -> int:
+    keys, sums = _spec(model)
+    rows = sorted((*k, *v) for k, v in totals.items() if any(v))
+    if not rows:
+        return 0
+    connection = connections[using or router.db_for_write(model)]
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    columns = ["org_path", *keys, *sums]
+    conflict = ", ".join(qn(c) for c in ["org_path", *keys])
+    sql = (
+        f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names)  # nosec B608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({conflict}) "
+        f"DO UPDATE SET {', '.join(f'{qn(s)} = {table}.{qn(s)} + excluded.{qn(s)}' for s in sums)}"
+    )
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        for i in range(0, len(rows), CHUNK):
+            cursor.executemany(sql, rows[i : i + CHUNK])
+    return len(rows)
+
+
+def replace_all(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | None = None) -> int:
+    """Truncate the model's counters and write `totals` (the rebuild of each tally). System work."""
+    connection = connections[using or router.db_for_write(model)]
+    with transaction.atomic(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608  # nosec B608
+        return upsert(model, totals, using=connection.alias)
+
+
+def stored(model, *, using: str | None = None) -> dict[tuple, tuple]:
+    """{(path, *key): sums} of every non-zero counter, read with plain SQL (no scope: a system check)."""
+    keys, sums = _spec(model)
+    connection = connections[using or router.db_for_write(model)]
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in ["org_path", *keys, *sums])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {qn(model._meta.db_table)}")  # noqa: S608  # nosec B608
+        n = 1 + len(keys)
+        return {tuple(r[:n]): tuple(r[n:]) for r in cursor.fetchall() if any(r[n:])}
+
+
+def differences(model, expected: Mapping[tuple, list[int] | tuple]) -> dict[tuple, tuple[tuple, tuple]]:
+    """{(path, *key): (stored, expected)} wherever the stored counters differ from `expected`; {} when equal."""
+    have = stored(model)
+    want = {k: tuple(v) for k, v in expected.items() if any(v)}
+    zero = (0,) * len(_spec(model)[1])
+    return {k: (have.get(k, zero), want.get(k, zero)) for k in sorted(set(have) | set(want))
+            if have.get(k, zero) != want.get(k, zero)}
+
+
+def subtree_move_deltas(model, path: str, old_parent_path: str | None, new_parent_path: str) -> list[Delta]:
+    """When the subtree at `path` moves: the old parent's chain loses the subtree's row set (the row set at
+    `path` holds the whole subtree) and the new parent's chain gains it; shared ancestors cancel out."""
+    keys, sums = _spec(model)
+    out: list[Delta] = []
+    for row in model.unscoped.filter(org_path=path).values_list(*keys, *sums):
+        key, values = tuple(row[: len(keys)]), tuple(row[len(keys):])
+        if old_parent_path is not None:
+            out.append((old_parent_path, key, tuple(-v for v in values)))
+        out.append((new_parent_path, key, values))
+    return out
