@@ -108,6 +108,7 @@ def add_records(*, seed: int, today: dt.date, progress=None) -> Counts:
     from dangjian.core.bulk import reset_sequences
     from dangjian.dues.models import DuesAccount, DuesAssessment, DuesPayment
     from dangjian.dues.tallies import rebuild_dues_tallies
+    from dangjian.meetings.compliance import rebuild_compliance
     from dangjian.meetings.models import Attendance, Meeting, MeetingKindRow, MeetingRecordVersion
     from dangjian.members.models import MembershipPeriod
     from dangjian.orgs.models import Organization
@@ -125,9 +126,13 @@ def add_records(*, seed: int, today: dt.date, progress=None) -> Counts:
             t = time.perf_counter()
             step(world, random.Random(f"{seed}:{name}"), counts, say)  # noqa: S311  bench data, not secrets
             counts.seconds[name] = time.perf_counter() - t
+        # written in bulk above, around the services: the counters and marks are computed once at the end
         t = time.perf_counter()
-        rebuild_dues_tallies()  # written in bulk above: the counters are computed once at the end
+        rebuild_dues_tallies()
         counts.seconds["dues"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rebuild_compliance()
+        counts.seconds["meetings"] += time.perf_counter() - t
         reset_sequences([Meeting, MeetingKindRow, MeetingRecordVersion, Attendance, DuesAssessment, DuesAccount,
                          DuesPayment, Transfer, TransferParty, TransferEvent, MembershipPeriod])
         root = Organization.unscoped.filter(parent__isnull=True).order_by("path").first()

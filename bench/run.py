@@ -386,7 +386,7 @@ def record_rows(opt: Options, s: Subjects) -> list[Row]:
     区委 administrator: the compliance table over last year for the root and a street, the dues statistics
     and the first page of the arrears list for the root, the transfer statistics of this year."""
     from dangjian.dues.selectors import arrears_count, arrears_list, dues_statistics
-    from dangjian.meetings.selectors import compliance_table
+    from dangjian.meetings.selectors import compliance_page, compliance_summary, compliance_table
     from dangjian.transfers.selectors import transfer_statistics
 
     target = STAT_TARGET_MS.get(_vendor(), 100.0)
@@ -399,8 +399,15 @@ def record_rows(opt: Options, s: Subjects) -> list[Row]:
                                                                                          min_months=1)
 
     return [
-        selector_row(opt, s, f"组织生活合规表 compliance table（区委 root，{year}年）", s.root_user,
-                     lambda: compliance_table(org=s.root, start=start, end=end, today=s.today), target_ms=target),
+        # A subtree above 500 branches gets the summary by child organisation and paged branch detail (the
+        # page meetings:compliance); the full table stays for a street and smaller.
+        selector_row(opt, s, f"组织生活落实情况汇总 compliance summary（区委 root，{year}年）", s.root_user,
+                     lambda: compliance_summary(org=s.root, year=year, today=s.today), target_ms=target),
+        selector_row(opt, s, f"组织生活支部明细 compliance detail 第1页（区委 root，{year}年）", s.root_user,
+                     lambda: compliance_page(org=s.root, year=year, today=s.today), target_ms=PAGE_TARGET_MS),
+        selector_row(opt, s, f"组织生活支部明细 compliance detail 只看未达标第1页（区委 root，{year}年）", s.root_user,
+                     lambda: compliance_page(org=s.root, year=year, today=s.today, problems_only=True),
+                     target_ms=PAGE_TARGET_MS),
         selector_row(opt, s, f"组织生活合规表 compliance table（街道 mid-level，{year}年）", s.root_user,
                      lambda: compliance_table(org=s.mid, start=start, end=end, today=s.today), target_ms=target),
         selector_row(opt, s, f"党费统计 dues statistics（区委 root，{s.today.year}年）", s.root_user,

@@ -38,7 +38,8 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
                 "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "搜索 search 姓名", "搜索 search 身份证号",
                 "党员中心", "子树统计 subtree statistics（区委", "子树统计 subtree statistics（街道", "as-of count（区委",
                 "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300",
-                "合规表 compliance table（区委", "合规表 compliance table（街道", "党费统计 dues statistics（区委", "党费统计 dues statistics（街道",
+                "落实情况汇总 compliance summary（区委", "compliance detail 第1页（区委", "compliance detail 只看未达标",
+                "合规表 compliance table（街道", "党费统计 dues statistics（区委", "党费统计 dues statistics（街道",
                 "欠交党费名单 arrears list 第1页＋人数（区委", "欠交党费名单 arrears list 第1页＋人数（支部",
                 "接转统计 transfer statistics"]
     for name in expected:
@@ -187,9 +188,11 @@ def test_dues_are_in_the_apps_shape_with_arrears(records, district):
     assert stats.total.assessed == assessed and 0 < stats.total.paid_fen < stats.total.due_fen
     assert stats.total.arrears[1] == owing
     from dangjian.dues.tallies import dues_tally_differences
+    from dangjian.meetings.compliance import compliance_differences
 
     with system_scope("test: the counters the generator computed at the end"):
         assert dues_tally_differences() == {}
+        assert compliance_differences() == {}
 
 
 def test_transfers_keep_the_member_history_and_counters_right(records, district):

@@ -14,7 +14,7 @@ from pydantic import StringConstraints
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
 from dangjian.core.errors import NotFound, ValidationFailed
 from dangjian.core.permissions import require_somewhere
-from dangjian.orgs.selectors import access_organization
+from dangjian.orgs.selectors import access_organization, organization_list
 
 from . import selectors, services
 from .models import MeetingKind, MeetingStatus
@@ -202,6 +202,55 @@ def compliance(request, q: Query[PeriodQuery]):
         "inactive_members": [{"id": m.pk, "name": m.name, "organization": m.organization.name,
                               "last_attended": m.last_attended.isoformat() if m.last_attended else None}
                              for m in inactive],
+    }
+
+
+class YearQuery(Schema):
+    """The year's compliance of a large subtree: `org` defaults to the caller's own highest organisation;
+    `after` is the `next_after` of the previous page (keyset paging by organisation path)."""
+
+    org: Id | None = None
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    after: Annotated[str, StringConstraints(max_length=255, pattern=r"^[0-9A-Z]*$")] = ""
+    problems: bool = False
+    limit: Annotated[int, Field(ge=1, le=200)] = selectors.PAGE_BRANCHES
+
+
+def _cell(c):
+    return None if c is None else {"status": c.status, "label": c.label, "due": c.due, "met": c.met, "held": c.held}
+
+
+def _counts(c):
+    return None if c is None else {"green": c.green, "amber": c.amber, "red": c.red, "none": c.none}
+
+
+@router.get("/compliance/summary", response={200: dict, **ERRORS}, summary="组织生活落实情况：按下级组织汇总及支部分页")
+def compliance_summary(request, q: Query[YearQuery]):
+    require_somewhere(request.user, "member.view")
+    if q.org is None:
+        paths = request.user.capability_paths("member.view")
+        org = organization_list().filter(path=min(paths, key=len)).first() if paths else None
+        if org is None:
+            raise NotFound(fields={"org": ["党组织：未找到该组织，或您无权查看"]})
+    else:
+        org = _org(request, q.org)
+    if not any(org.path.startswith(path) for path in request.user.capability_paths("member.view")):
+        raise NotFound(fields={"org": ["党组织：未找到该组织，或您无权查看"]})  # the directory is wider than the data
+    today = timezone.localdate()
+    year = q.year or today.year
+    s = selectors.compliance_summary(org=org, year=year, today=today)
+    page = selectors.compliance_page(org=org, year=year, today=today, after=q.after, problems_only=q.problems,
+                                     size=q.limit)
+    return {
+        "organization": {"id": org.pk, "name": org.name}, "year": year, "months_over": s.months_over,
+        "rules": [{"kind": k, "label": label, "period": period, "article": article}
+                  for k, label, period, article in s.kinds],
+        "children": [{"id": r.org.pk, "name": r.org.name, "branches": r.branches,
+                      "cells": {k: _counts(c) for k, c in r.cells.items()}} for r in s.rows],
+        "total": {"branches": s.total.branches, "cells": {k: _counts(c) for k, c in s.total.cells.items()}},
+        "branches": [{"id": r.org.pk, "name": r.org.name, "cells": {k: _cell(c) for k, c in r.cells.items()}}
+                     for r in page.rows],
+        "next_after": page.next_after,
     }
 
 

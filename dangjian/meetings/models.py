@@ -372,3 +372,67 @@ class Appraisal(ScopedModel):
 
     def __str__(self):
         return f"{self.member} {self.year} {self.get_grade_display()}"
+
+
+class ComplianceMark(ScopedModel):
+    """落实情况标记: one branch's organisational life of one kind in one calendar year, kept by the meeting
+    services in the transaction that records the meeting (`compliance.py`).
+
+    `months` has bit m−1 set when a meeting of the kind was held in month m (its own or a 党小组's), the same
+    facts `compliance_table` reads from `MeetingKindRow`. From them and the kind's frequency rule: `met_end`,
+    the last month of the first period that was held, and `gap_end`, the last month of the first period that
+    was missed (13 = none). Whether a period is due depends on today, so the status is decided at read time:
+    with H the months of the year already over, a branch is 达标 when `gap_end > H`, 未开展 when `met_end > H`,
+    otherwise 部分达标 — a comparison, so a summary over 30,000 branches is a count (`ComplianceTally`).
+    Only branches that held something have rows: no row is 未开展.
+    """
+
+    organization = models.ForeignKey("orgs.Organization", on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=255, editable=False)
+    year = models.PositiveSmallIntegerField("年度")
+    kind = models.CharField("类型", max_length=24, choices=MeetingKind.choices)
+    months = models.PositiveIntegerField("开展月份")  # bit m−1: held in month m
+    met_end = models.PositiveSmallIntegerField()
+    gap_end = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = "落实情况标记"
+        # The unique index also answers a page of branches (organization IN …, year) and the filter "只看未达标".
+        constraints = [models.UniqueConstraint(fields=["organization", "year", "kind"], name="compliance_mark_once")]
+        # One kind of one year in a subtree: the summary's exceptions (a 党小组 rule that no longer applies).
+        indexes = [models.Index(fields=["year", "kind", "org_path"], name="compliance_mark_kind")]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = None
+
+    def __str__(self):
+        return f"{self.org_path} {self.year} {self.kind}: {self.months:012b}"
+
+
+class ComplianceTally(ScopedModel):
+    """落实情况汇总: per organisation (its whole subtree), year, kind and (met_end, gap_end), how many branches;
+    the `orgs.tallies` mechanism (rolled up to every ancestor, moved with a subtree). The summary of any
+    organisation reads only its children's rows. Rebuild and check: `manage.py rebuild_compliance`."""
+
+    org_path = models.CharField(max_length=255)
+    year = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=24)
+    met_end = models.PositiveSmallIntegerField()
+    gap_end = models.PositiveSmallIntegerField()
+    branches = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "落实情况汇总"
+        # The upsert's conflict target (orgs.tallies), and `org_path IN (children) AND year = Y` from its prefix.
+        constraints = [models.UniqueConstraint(fields=["org_path", "year", "kind", "met_end", "gap_end"],
+                                               name="compliance_tally_key")]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = None
+        tally_keys = ("year", "kind", "met_end", "gap_end")  # orgs.tallies: the counter's key after org_path
+        tally_sums = ("branches",)
+
+    def __str__(self):
+        return f"{self.org_path} {self.year} {self.kind} {self.met_end}/{self.gap_end}: {self.branches}"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
+from django.db.models.functions import Length, Substr
 from django.utils import timezone
 
 from dangjian.core.dates import add_months
@@ -17,11 +18,13 @@ from dangjian.core.scoping import within_subtree
 from dangjian.members.models import Member, Standing
 from dangjian.orgs.models import BRANCH_KINDS, SEGMENT, Organization, OrgKind
 
-from . import rules
+from . import compliance, rules
 from .models import (
     Appraisal,
     Attachment,
     Attendance,
+    ComplianceMark,
+    ComplianceTally,
     Meeting,
     MeetingKind,
     MeetingKindRow,
@@ -242,6 +245,211 @@ def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: 
             cells[kind] = Cell(kind, period, len(due), met, len(got), status)
         out.append(ComplianceRow(b, cells))
     return Compliance(out, kinds, start, end)
+
+
+# --- compliance of a large subtree: the summary by child organisation and the paged detail ------------------
+# `compliance_table` above reads every kind row of the subtree: right for a street (~500 branches, 44 ms),
+# seconds for a city's root (~30,000). For a whole year these two read the precomputed marks and counters
+# (`compliance.py`, `ComplianceMark`/`ComplianceTally`) instead: the same statuses, in a fixed number of
+# queries whose cost does not grow with the subtree (docs/performance.md §7.5).
+
+PAGE_BRANCHES = 50
+FULL_TABLE_BRANCHES = 500  # up to this many branches (a street) the whole table is quick enough (44 ms)
+
+
+def compliance_branch_count(*, org: Organization, up_to: int) -> int:
+    """The live branches of the subtree, counted no further than `up_to` + 1: enough to choose the page."""
+    return within_subtree(Organization, org.path).filter(kind__in=BRANCH_KINDS, is_dissolved=False)[: up_to + 1].count()
+
+
+def _year_rules():
+    freqs = compliance.frequencies()
+    kinds = [(k, MeetingKind(k).label, rules.PERIOD_LABELS[freqs[k]], rules.FREQUENCY_ARTICLES.get(k, ""))
+             for k in MeetingKind.values if k in freqs]
+    return freqs, kinds
+
+
+@dataclass
+class SummaryCell:
+    """How many branches are 达标 / 部分达标 / 未开展 / 未到期 for one rule."""
+
+    green: int = 0
+    amber: int = 0
+    red: int = 0
+    none: int = 0
+
+    @property
+    def branches(self) -> int:
+        return self.green + self.amber + self.red + self.none
+
+
+@dataclass
+class SummaryRow:
+    org: Organization | None  # a direct child organisation; None for the totals
+    branches: int
+    cells: dict[str, SummaryCell | None]  # kind → counts; None where no branch has the rule (no 党小组)
+
+    @property
+    def problems(self) -> int:
+        """Cells not 达标 (red and amber), over the rules: how much there is to look at below."""
+        return sum(c.red + c.amber for c in self.cells.values() if c)
+
+
+@dataclass
+class ComplianceSummary:
+    org: Organization
+    year: int
+    months_over: int  # months of the year already over: the due periods
+    kinds: list[tuple[str, str, str, str]]
+    rows: list[SummaryRow]
+    total: SummaryRow
+
+
+def compliance_summary(*, org: Organization, year: int, today: dt.date) -> ComplianceSummary:
+    """For each direct child organisation of `org` (and in total): per rule, how many of its branches are
+    达标 / 部分达标 / 未开展 (or 未到期) in `year`, as `compliance_table` would show them for 1 January–31 December.
+    Four queries: the children, their branch counts, their counters, and the exceptions to subtract."""
+    freqs, kinds = _year_rules()
+    horizon = compliance.months_over(year, today)
+    n = len(org.path) + SEGMENT
+    children = list(within_subtree(Organization, org.path).filter(parent_id=org.pk, is_dissolved=False)
+                    .exclude(kind=OrgKind.PARTY_GROUP).only("id", "path", "name", "kind").order_by("path"))
+    # Branches per child, and branches with a 党小组 (the 党小组会 rule applies only to those): live ones only,
+    # from the organisations themselves, so a new or dissolved organisation counts at once.
+    # The dissolved branches are counted in the same pass: their marks are subtracted below only if there are any.
+    sizes = {row["child"]: row for row in (
+        within_subtree(Organization, org.path)
+        .filter(path__gt=org.path, kind__in=[*BRANCH_KINDS, OrgKind.PARTY_GROUP])
+        .annotate(child=Substr("path", 1, n)).values("child")
+        .annotate(branches=Count("id", filter=Q(kind__in=BRANCH_KINDS, is_dissolved=False)),
+                  dissolved=Count("id", filter=Q(kind__in=BRANCH_KINDS, is_dissolved=True)),
+                  grouped=Count(Substr("path", 1, Length("path") - SEGMENT),
+                                filter=Q(kind=OrgKind.PARTY_GROUP, is_dissolved=False), distinct=True)))}
+    paths = [c.path for c in children]
+    counts: dict[tuple[str, str], dict[tuple[int, int], int]] = {}
+    for path, kind, met, gap, branches in (within_subtree(ComplianceTally, org.path)
+                                           .filter(org_path__in=paths, year=year)
+                                           .values_list("org_path", "kind", "met_end", "gap_end", "branches")):
+        counts.setdefault((path, kind), {})[(met, gap)] = branches
+    # The counters hold every branch that held a meeting. Not shown by `compliance_table`, so subtracted here:
+    # marks of dissolved branches, and 党小组会 marks of branches whose 党小组 are all gone. Normally none.
+    # "Has a live 党小组" is a list evaluated once: a correlated EXISTS per mark scanned every 党小组 of the city
+    # for each of its 1,600 党小组会 marks (1.4 s at the root).
+    fields = ("org_path", "kind", "met_end", "gap_end")
+    marks = within_subtree(ComplianceMark, org.path).filter(year=year)
+    exceptions = (marks.filter(kind=MeetingKind.GROUP_MEETING, organization__is_dissolved=False)
+                  .exclude(organization_id__in=_grouped_branches(org)).values_list(*fields))
+    if any(row["dissolved"] for row in sizes.values()):  # still one query, with a second part
+        dissolved = within_subtree(Organization, org.path).filter(kind__in=BRANCH_KINDS, is_dissolved=True)
+        exceptions = exceptions.union(marks.filter(organization_id__in=dissolved.values("pk")).values_list(*fields),
+                                      all=True)
+    for path, kind, met, gap in exceptions:
+        per = counts.get((path[:n], kind))
+        if per and per.get((met, gap)):
+            per[(met, gap)] -= 1
+
+    def cells_of(path: str, size: dict) -> dict[str, SummaryCell | None]:
+        cells: dict[str, SummaryCell | None] = {}
+        for kind, *_ in kinds:
+            applicable = size["grouped"] if kind == MeetingKind.GROUP_MEETING else size["branches"]
+            if not applicable:
+                cells[kind] = None
+                continue
+            first_end = compliance.periods(freqs[kind])[0][0]
+            cell = SummaryCell()
+            for (met, gap), k in counts.get((path, kind), {}).items():
+                status = compliance.status_of(met, gap, first_end, horizon)
+                if status in ("green", "amber"):
+                    setattr(cell, status, getattr(cell, status) + k)
+            rest = applicable - cell.green - cell.amber  # branches without a mark, or with one that is neither
+            if horizon < first_end:
+                cell.none = rest
+            else:
+                cell.red = rest
+            cells[kind] = cell
+        return cells
+
+    rows = []
+    for child in children:
+        size = sizes.get(child.path)
+        if size and size["branches"]:
+            rows.append(SummaryRow(child, size["branches"], cells_of(child.path, size)))
+    total_cells: dict[str, SummaryCell | None] = {}
+    for kind, *_ in kinds:
+        present = [r.cells[kind] for r in rows if r.cells[kind] is not None]
+        total_cells[kind] = SummaryCell(*(sum(getattr(c, s) for c in present)
+                                          for s in ("green", "amber", "red", "none"))) if present else None
+    total = SummaryRow(None, sum(r.branches for r in rows), total_cells)
+    return ComplianceSummary(org, year, horizon, kinds, rows, total)
+
+
+@dataclass
+class CompliancePage:
+    rows: list[ComplianceRow]
+    kinds: list[tuple[str, str, str, str]]
+    year: int
+    after: str
+    next_after: str | None  # the path to continue after; None on the last page
+    problems_only: bool
+
+
+def _grouped_branches(org: Organization):
+    """The ids of the subtree's branches that have a live 党小组, as a subquery."""
+    return (within_subtree(Organization, org.path).filter(kind=OrgKind.PARTY_GROUP, is_dissolved=False)
+            .values("parent_id"))
+
+
+def _problem_filter(org: Organization, year: int, horizon: int, freqs: dict[str, str]) -> Q:
+    """Branches with at least one red or amber cell: a rule already due without a 达标 mark (the 党小组会 rule
+    only where the branch has a 党小组). Rules with nothing due cannot be red or amber."""
+    marks = within_subtree(ComplianceMark, org.path).filter(organization_id=OuterRef("pk"), year=year,
+                                                            gap_end__gt=horizon)
+    q = Q(pk__in=[])
+    for kind, period in freqs.items():
+        if compliance.periods(period)[0][0] > horizon:
+            continue
+        missing = ~Exists(marks.filter(kind=kind))
+        q |= (Q(pk__in=_grouped_branches(org)) & missing) if kind == MeetingKind.GROUP_MEETING else Q(missing)
+    return q
+
+
+def compliance_page(*, org: Organization, year: int, today: dt.date, after: str = "", problems_only: bool = False,
+                    size: int = PAGE_BRANCHES) -> CompliancePage:
+    """One page of the per-branch table for `year`, in path order after the path `after` (keyset paging: every
+    page costs the same). Cells equal `compliance_table`'s for 1 January–31 December of the year. Three queries."""
+    freqs, kinds = _year_rules()
+    horizon = compliance.months_over(year, today)
+    qs = within_subtree(Organization, org.path).filter(kind__in=BRANCH_KINDS, is_dissolved=False)
+    if after:
+        qs = qs.filter(path__gt=after)
+    if problems_only:
+        qs = qs.filter(_problem_filter(org, year, horizon, freqs))
+    branches = list(qs.only("id", "path", "name").order_by("path")[: size + 1])
+    more, branches = len(branches) > size, branches[:size]
+    ids = [b.pk for b in branches]
+    months = {(b, k): m for b, k, m in within_subtree(ComplianceMark, org.path)
+              .filter(organization_id__in=ids, year=year).values_list("organization_id", "kind", "months")}
+    grouped = set(within_subtree(Organization, org.path).filter(kind=OrgKind.PARTY_GROUP, is_dissolved=False,
+                                                                parent_id__in=ids).values_list("parent_id", flat=True))
+    rows = []
+    for b in branches:
+        cells: dict[str, Cell | None] = {}
+        for kind, *_ in kinds:
+            if kind == MeetingKind.GROUP_MEETING and b.pk not in grouped:
+                cells[kind] = None
+                continue
+            bits = months.get((b.pk, kind), 0)
+            ps = compliance.periods(freqs[kind])
+            due = [end <= horizon for end, _ in ps]
+            got = [bool(bits & mask) for _, mask in ps]
+            met = sum(d and g for d, g in zip(due, got, strict=True))
+            if not any(due):
+                status = "green" if any(got) else "none"
+            else:
+                status = "green" if met == sum(due) else "amber" if met else "red"
+            cells[kind] = Cell(kind, freqs[kind], sum(due), met, sum(got), status)
+        rows.append(ComplianceRow(b, cells))
+    return CompliancePage(rows, kinds, year, after, branches[-1].path if more else None, problems_only)
 
 
 def inactive_members(*, org: Organization, on: dt.date):

@@ -21,7 +21,7 @@ from dangjian.members.models import Member, MemberStatus, Standing
 from dangjian.notifications.services import Message, notification_create
 from dangjian.orgs.models import Organization, OrgKind
 
-from . import notices, rules
+from . import compliance, notices, rules
 from .models import (
     Appraisal,
     Attachment,
@@ -152,10 +152,12 @@ def meeting_update(*, actor, meeting: Meeting, data: dict) -> Meeting:
             setattr(meeting, key, data[key])
     meeting.save()
     if kinds is not None:
+        held = compliance.held_pairs(meeting)  # none before the record today; kept right if that ever changes
         MeetingKindRow.unscoped.filter(meeting=meeting).exclude(kind__in=kinds).delete()
         have = set(MeetingKindRow.unscoped.filter(meeting=meeting).values_list("kind", flat=True))
         MeetingKindRow.unscoped.bulk_create([MeetingKindRow(meeting=meeting, kind=k, org_path=meeting.org_path)
                                              for k in kinds if k not in have])
+        compliance.marks_refresh(meeting, held)
     after = {**{k: before[k] for k in before}, **{k: getattr(meeting, k) for k in ("title", "place", "agenda",
                                                                                  "chair", "recorder")},
              "starts_at": _local(meeting.starts_at), "kinds": kinds if kinds is not None else before["kinds"]}
@@ -304,7 +306,9 @@ def meeting_record(*, actor, meeting: Meeting, held_at: dt.datetime, minutes: st
     meeting.recorded_at = now
     meeting.confirm_until = held_on + dt.timedelta(days=rules.params()["confirm_days"])
     meeting.save()
+    held = compliance.held_pairs(meeting)  # a second record may move the meeting to another month
     MeetingKindRow.unscoped.filter(meeting=meeting).update(held_month=rules.month_key(held_on))
+    compliance.marks_refresh(meeting, held)  # the compliance marks and counters, in this transaction
     log_action(actor=actor, action="meetings.meeting.recorded", target=meeting, changes={
         "held_at": _local(held_at), "should_attend": len(rows), "present": sum(bool(a.present) for a in rows),
         "voting_expected": expected, "voting_present": present, "resolutions": [

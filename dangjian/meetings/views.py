@@ -6,6 +6,7 @@ Each view parses input, loads through the scoped selectors, calls one service an
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,7 +19,7 @@ from dangjian.core import uploads
 from dangjian.core.errors import NotFound, PermissionDenied
 from dangjian.core.forms import submit
 from dangjian.core.permissions import can, require, require_somewhere
-from dangjian.core.scoping import subtree_q
+from dangjian.core.scoping import PATH_ALPHABET, subtree_q
 from dangjian.orgs.models import BRANCH_KINDS
 from dangjian.orgs.selectors import access_organization, organization_list
 
@@ -251,14 +252,42 @@ def attachment_download(request, attachment_id: int):
 
 @login_required
 def compliance(request):
+    """Up to FULL_TABLE_BRANCHES branches (a street): the whole table for the chosen period. Above (a 党委, a
+    city's root): the year's summary by child organisation, to drill into, and the branches page by page."""
     require_somewhere(request.user, "member.view")
     form, p = _period(request)
     org = _default_org(request, p["org"])
+    if selectors.compliance_branch_count(org=org, up_to=selectors.FULL_TABLE_BRANCHES) > selectors.FULL_TABLE_BRANCHES:
+        return _compliance_large(request, form, p, org)
     table = selectors.compliance_table(org=org, start=p["start"], end=p["end"], today=timezone.localdate())
     inactive = list(selectors.inactive_members(org=org, on=min(p["end"], timezone.localdate()))[:200])
     return render(request, "meetings/compliance.html", {"form": form, "org": org, "table": table,
                                                         "inactive": inactive,
                                                         "months": services.rules.params()["inactive_months"]})
+
+
+def _compliance_large(request, form, p, org):
+    # The organisation picker lists the directory; the summary counts branches of the organisation tree, so
+    # it is only for organisations the user may view the members of (elsewhere: not found, as by id).
+    if not any(org.path.startswith(path) for path in request.user.capability_paths("member.view")):
+        raise NotFound()
+    today = timezone.localdate()
+    year = p["end"].year
+    after = request.GET.get("after", "")
+    after = after if len(after) <= 255 and all(c in PATH_ALPHABET for c in after) else ""
+    problems = request.GET.get("problems") == "1"
+    summary = selectors.compliance_summary(org=org, year=year, today=today)
+    page = selectors.compliance_page(org=org, year=year, today=today, after=after, problems_only=problems,
+                                     size=selectors.PAGE_BRANCHES)
+    keep = {"start": p["start"].isoformat(), "end": p["end"].isoformat()}
+    return render(request, "meetings/compliance_large.html", {
+        "form": form, "org": org, "summary": summary, "page": page, "year": year,
+        "months": services.rules.params()["inactive_months"],
+        "whole_year": (p["start"], p["end"]) in ((dt.date(year, 1, 1), dt.date(year, 12, 31)),
+                                                  (dt.date(year, 1, 1), today)),
+        "keep": urlencode(keep), "here": urlencode({**keep, "org": org.pk}),
+        "next": urlencode({**keep, "org": org.pk, "after": page.next_after, **({"problems": 1} if problems else {})})
+        if page.next_after else ""})
 
 
 @login_required
