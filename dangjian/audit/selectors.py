@@ -95,6 +95,14 @@ def audit_entry_list(*, since=None, until=None, actor: str = "", action: str = "
     return qs.order_by("-id")
 
 
+def my_logins(*, user, limit: int) -> list[tuple]:
+    """A person's own successful logins, newest first: (time, address, second factor used). The log is
+    where the platform keeps them (the personal-data download shows them, 个人信息保护法 第四十五条)."""
+    rows = (AuditEntry.objects.filter(actor_id=user.pk, action="accounts.login.succeeded")
+            .order_by("-created_at", "-id").values_list("created_at", "ip", "changes")[:limit])
+    return [(at, ip, (changes or {}).get("factor") == "totp") for at, ip, changes in rows]
+
+
 def _segment_label(segment: AuditArchive) -> str:
     return f"归档第 {segment.sequence} 段（文件 {segment.file_name}）："
 

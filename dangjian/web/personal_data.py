@@ -29,7 +29,7 @@ import xlsxwriter
 from django.utils import timezone
 
 from dangjian.accounts.roles import Role
-from dangjian.audit.models import AuditEntry
+from dangjian.audit.selectors import my_logins
 from dangjian.audit.services import log_action
 from dangjian.bases.models import Reservation, ReservationStatus
 from dangjian.core import codes, crypto
@@ -89,10 +89,8 @@ def _account_sheet(user) -> Sheet:
     for c in user.consents.order_by("accepted_at", "id"):
         sheet.rows.append(["同意记录", f"{_text(c.accepted_at)} 同意 {c.notice_version} 版，来源地址 {c.ip or '—'}"])
     # The login history the platform keeps is the audit log's (time, address, second factor or not).
-    logins = (AuditEntry.objects.filter(actor_id=user.pk, action="accounts.login.succeeded")
-              .order_by("-created_at", "-id").values_list("created_at", "ip", "changes")[:LOGIN_ROWS])
-    for at, ip, changes in logins:
-        factor = "密码和验证码" if (changes or {}).get("factor") == "totp" else "密码"
+    for at, ip, totp in my_logins(user=user, limit=LOGIN_ROWS):
+        factor = "密码和验证码" if totp else "密码"
         sheet.rows.append(["登录记录", f"{_text(at)} 来源地址 {ip or '—'}（{factor}）"])
     return sheet
 
