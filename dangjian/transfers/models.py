@@ -132,7 +132,16 @@ class Transfer(ScopedModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["-created_at", "-id"], name="transfer_newest"),  # the list's order
                    models.Index(fields=["status", "approved_on"], name="transfer_status_approved"),
-                   models.Index(fields=["status", "valid_until"], name="transfer_status_valid")]
+                   models.Index(fields=["status", "valid_until"], name="transfer_status_valid"),
+                   # The statistics of a large subtree (selectors.transfer_statistics) read one index range
+                   # per date of the period and nothing else: each index holds every column its part of the
+                   # statistics needs, so the table itself is not visited. `kind` is never first, or SQLite
+                   # would take `kind IN (...)` over the date range.
+                   models.Index(fields=["submitted_on", "kind", "accepted_on", "closed_on", "status"],
+                                name="transfer_submitted"),
+                   models.Index(fields=["accepted_on", "kind", "submitted_on"], name="transfer_accepted"),
+                   models.Index(fields=["closed_on", "kind", "accepted_on", "submitted_on"], name="transfer_closed"),
+                   models.Index(fields=["status", "kind", "submitted_on"], name="transfer_pending")]
         constraints = [
             # A member is in at most one unfinished transfer (the service checks first, this catches a race).
             models.UniqueConstraint(fields=["member"], condition=~Q(status__in=["closed", "withdrawn"]),
@@ -170,7 +179,10 @@ class TransferParty(ScopedModel):
 
     class Meta:
         verbose_name = "接转当事组织"
-        indexes = [models.Index(fields=["org_path", "transfer"], name="transfer_party_scope")]
+        indexes = [models.Index(fields=["org_path", "transfer"], name="transfer_party_scope"),
+                   # a transfer's sides within a subtree in one index seek, without the table (the statistics,
+                   # and TransferManager's EXISTS)
+                   models.Index(fields=["transfer", "org_path", "side"], name="transfer_party_sides")]
         constraints = [models.UniqueConstraint(fields=["transfer", "side"], name="one_party_per_side")]
 
     class ScopeMeta:
