@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 from collections import Counter
 
@@ -239,3 +240,46 @@ def test_records_are_deterministic_and_written_once(district):
         with pytest.raises(SystemExit, match="已有基准业务记录"):
             records.add_records(seed=6, today=TODAY)
         transaction.set_rollback(True)
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
+                    reason="copies into a PostgreSQL server: runs in CI's PostgreSQL pass")
+def test_copy_to_postgres_gives_the_same_city(tmp_path):
+    """bench.copy_to_postgres: every table of a generated SQLite city arrives whole in a new PostgreSQL
+    database, the sequences continue after the copied ids, and the counters still match the rows."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    import psycopg
+
+    from bench.copy_to_postgres import main as copy_main
+
+    source = tmp_path / "city.sqlite3"
+    subprocess.run([sys.executable, "-m", "bench.generate", "--members", "300", "--today", "2026-11-29",  # noqa: S603  # nosec B603
+                    "--sqlite-path", str(source)], cwd=run.ROOT, check=True, capture_output=True)
+    server = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1).rsplit("/", 1)[0]
+    name = "dangjian_copy_test"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        assert copy_main(["--sqlite-path", str(source), "--database-url", f"{server}/{name}"]) == 0
+        src = sqlite3.connect(source)
+        with psycopg.connect(f"{server}/{name}") as pg:
+            for table in ("members_member", "orgs_organization", "meetings_meeting", "dues_duespayment",
+                          "dues_duestally", "members_membertally", "transfers_transfer", "audit_auditentry"):
+                want = src.execute(f"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM {table}").fetchone()  # noqa: S608  # nosec B608
+                have = pg.execute(f"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM {table}").fetchone()  # noqa: S608  # nosec B608
+                assert tuple(have) == tuple(want) and want[0] > 0, table
+                nxt = pg.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))").fetchone()[0]  # noqa: S608  # nosec B608
+                assert nxt > want[1], table
+            # booleans and text arrive as themselves
+            assert pg.execute("SELECT COUNT(*) FROM orgs_organization WHERE is_dissolved").fetchone()[0] == \
+                src.execute("SELECT COUNT(*) FROM orgs_organization WHERE is_dissolved = 1").fetchone()[0]
+            assert pg.execute("SELECT name FROM members_member ORDER BY id LIMIT 1").fetchone()[0] == \
+                src.execute("SELECT name FROM members_member ORDER BY id LIMIT 1").fetchone()[0]
+        src.close()
+    finally:
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
