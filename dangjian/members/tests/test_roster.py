@@ -651,3 +651,63 @@ def test_row_form_gives_the_same_verdict_as_member_form(district):
             assert {k: list(v) for k, v in page.errors.items()} == {k: list(v) for k, v in row.errors.items()}, sample
             if row.is_valid():
                 assert {k: v for k, v in page.cleaned_data.items() if k != "organization"} == row.cleaned_data
+
+
+def test_row_form_shortcuts_return_what_the_fields_clean_returns():
+    """A value either goes through the field's clean() or is one whose clean() cannot fail or change it."""
+    from django.core.exceptions import ValidationError
+
+    values = ["", " ", "  01 ", "01", "21", "99", "full", "probationary", "normal", "male", "female", "worker",
+              "张三", " 张三 ", "a\x00b", "x" * 50, "x" * 51, "x" * 100, "x" * 101, "x" * 200, "x" * 201, "false", "0",
+              None, True, False, 0, 1, 1.5, dt.date(2001, 7, 1), dt.datetime(2001, 7, 1, 8, 0), [], {}]
+    for name, form_field, shortcut, _ in roster._RowForm._plan:
+        for value in values:
+            fast = shortcut(value)
+            if fast is roster._SLOW:
+                continue
+            try:
+                slow = form_field.clean(value)
+            except ValidationError:
+                raise AssertionError(f"{name}: shortcut accepted {value!r}, clean() refuses it") from None
+            assert fast == slow and type(fast) is type(slow), (name, value)
+
+
+def test_a_row_form_copy_starts_without_the_previous_rows_state():
+    today = dt.date(2026, 1, 1)
+    blank = roster._RowForm(data={}, today=today)
+    good = {"name": "张三", "id_number": "11010519491231002X", "gender": "", "birth_date": None, "ethnicity": "01",
+            "phone": "", "education": "21", "occupation": "worker", "work_unit": "", "post": "", "address": "",
+            "status": "full", "joined_on": dt.date(1975, 7, 1), "confirmed_on": dt.date(1976, 7, 1),
+            "standing": "normal", "is_mobile": False, "is_lost_contact": False}
+    first = blank.for_row(good)
+    assert first.is_valid() and first.id_info is not None
+    # The next row's ID number is wrong: the previous row's parsed number must not judge its birth date.
+    second = blank.for_row(good | {"id_number": "110105194912310019", "birth_date": dt.date(1990, 1, 1)})
+    fresh = roster._RowForm(data=second.data, today=today)
+    assert not second.is_valid() and not fresh.is_valid()
+    assert {k: list(v) for k, v in second.errors.items()} == {k: list(v) for k, v in fresh.errors.items()}
+    assert not hasattr(second, "id_info") and blank._errors is None
+
+
+def test_import_builds_the_same_instances_as_the_keyword_constructors(district):
+    members = roster._ModelTemplate(Member)
+    periods = roster._ModelTemplate(MembershipPeriod)
+    state = lambda obj: {k: v for k, v in vars(obj).items() if k != "_state"}  # noqa: E731
+    assert state(members()) == state(Member())
+    assert state(members(name="张三", org_path="0001")) == state(Member(name="张三", org_path="0001"))
+    day = dt.date(2001, 7, 1)
+    assert state(periods(member_id=1, organization_id=2, org_path="0001", start=day, reason="名册导入")) == state(
+        MembershipPeriod(member_id=1, organization_id=2, org_path="0001", start=day, reason="名册导入"))
+    with acting_as(district.users["district_admin"]):
+        data = {"name": "张三", "id_number": "11010519491231002X", "gender": "female", "birth_date": dt.date(1949, 12, 31),
+                "ethnicity": "01", "phone": "13900000000", "education": "21", "occupation": "worker", "work_unit": "",
+                "post": "", "address": "", "status": "full", "joined_on": dt.date(1975, 7, 1),
+                "confirmed_on": dt.date(1976, 7, 1), "standing": "normal", "is_mobile": False,
+                "is_lost_contact": False, "organization": district.branch_a1}
+        from dangjian.members.services import member_build
+
+        built, reference = roster._member_builder()(data), member_build(data)
+    ciphers = ("id_number_encrypted", "phone_encrypted")  # random nonces: compare what they decrypt to
+    assert {k: v for k, v in state(built).items() if k not in ciphers and not k.startswith("_")} == {
+        k: v for k, v in state(reference).items() if k not in ciphers and not k.startswith("_")}
+    assert [crypto.decrypt(getattr(built, c)) for c in ciphers] == [crypto.decrypt(getattr(reference, c)) for c in ciphers]
