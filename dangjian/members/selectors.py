@@ -8,15 +8,33 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q
+from django.conf import settings
+from django.db import connections
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Concat, Length
 from django.utils import timezone
 
 from dangjian.core import codes, crypto
 from dangjian.core.errors import NotFound
 from dangjian.core.permissions import load_one
-from dangjian.core.scoping import collapse_paths, current_scope, within_subtree
+from dangjian.core.scoping import collapse_paths, current_scope, subtree_q, within_subtree
 from dangjian.core.validators import parse_id_number
-from dangjian.orgs.models import SEGMENT, Organization, Sector
+from dangjian.orgs.models import ALPHABET, SEGMENT, Organization, Sector
+from dangjian.orgs.rules import SIZE_RULE_COUNTS, SIZE_RULES
+from dangjian.orgs.selectors import OrgRef
 
 from .models import Discipline, DisciplineKind, Member, MembershipPeriod, MemberStatus, MemberTally
 
@@ -229,6 +247,97 @@ def member_counts_by_org(*, orgs: list[Organization], under: Organization | None
                 subtree[p[:i]] += c["total"]
     empty = {"full": 0, "total": 0}
     return {org.pk: {**direct.get(org.path, empty), "subtree": subtree.get(org.path, 0)} for org in orgs}
+
+
+# A branch's two direct counts come back from one index range as one number (they cost a subquery each,
+# for ~30,000 branches): SUM(count × (2³² + 1 if full else 1)) = full × 2³² + total. Both are ≥ 0 and far
+# below 2³² (the counters are kept in the same transaction as the members).
+_PACK = 2**32
+
+
+def size_warning_rows(*, limit: int, everywhere: bool = False) -> tuple[int, list[tuple[OrgRef, dict[str, int]]]]:
+    """The organisation size rules (orgs.rules.SIZE_RULES) over the active scope's subtrees, evaluated in
+    the database: (how many size warnings there are, the first `limit` organisations with one, in path
+    order, each with its counts for `size_warnings` to word). One query whatever the number of
+    organisations: the district's workbench built counts for all 33,000 of them in Python (0.7 s, bench/,
+    issue 8) to show 200. `everywhere`: the scope covers every root (orgs.selectors.scope_covers_every_root).
+
+    The counts come from the status counters as in `member_counts_by_org`: an organisation's subtree is its
+    own row set; its direct members are that minus its children's row sets (one short index range: its own
+    rows and its children's sort right after them). An organisation that never had a child path handed out
+    (`child_seq` 0) has no rows below its own: those are its direct counts, read by equality. Each
+    organisation's counts are computed once (several rules read them), and only those its kind's rules read;
+    the rules' SQL conditions (SizeRule.sql) count the warnings and pick the first organisations.
+
+    Only organisations inside the data subtrees are looked at: an organisation visible through the
+    directory alone (a worker's own branch elsewhere) has no counts in the scope to judge it by."""
+    active = current_scope()
+    if everywhere:  # unscoped only because the scope covers every tree: no organisation is outside it
+        orgs = Organization.unscoped.all()
+    else:
+        paths = collapse_paths(active.subtrees)
+        if not paths:
+            return 0, []
+        orgs = within_subtree(Organization, paths[0]) if len(paths) == 1 else Organization.objects.filter(
+            subtree_q("path", paths))
+    # The kinds are picked by the CASEs below, not in the WHERE: a `kind IN` there makes SQLite walk the
+    # (kind, path) index and fetch every row and counter out of kind order (about twice as slow for the
+    # district as reading the table through).
+    orgs = orgs.filter(is_dissolved=False)
+    # Unscoped counters: each organisation above is inside a visible subtree, so every counter row of its
+    # subtree is visible too (the scope's own range beside this one would only slow the index search).
+    status = MemberTally.unscoped.filter(dimension="status").order_by()
+    own = status.filter(org_path=OuterRef("path"))
+    own_and_children = (
+        status.annotate(path_length=Length("org_path"))
+        .filter(org_path__gte=OuterRef("path"),
+                org_path__lte=Concat(OuterRef("path"), Value(ALPHABET[-1] * SEGMENT)),
+                path_length__lte=Length(OuterRef("path")) + SEGMENT)
+    )
+    full_and_total = F("count") * Case(When(value=MemberStatus.FULL, then=Value(_PACK + 1)), default=Value(1))
+    own_minus_children = Case(When(org_path=OuterRef("path"), then=full_and_total), default=-full_and_total)
+
+    def summed(qs, term) -> Coalesce:
+        return Coalesce(Subquery(qs.annotate(n=Cast(Func(term, function="SUM"), BigIntegerField())).values("n")), 0)
+
+    def for_kinds(needs: set[str], expression):
+        kinds = [k for k, counts in SIZE_RULE_COUNTS.items() if needs & set(counts)]
+        return Case(When(kind__in=kinds, then=expression), default=None, output_field=BigIntegerField())
+
+    orgs = orgs.annotate(
+        n_direct=for_kinds({"full", "total"}, Case(
+            When(child_seq=0, then=summed(own, full_and_total)),
+            default=summed(own_and_children, own_minus_children),
+        )),
+        n_subtree=for_kinds({"subtree"}, summed(own, F("count"))),
+    ).values_list("id", "name", "path", "kind", "n_direct", "n_subtree").order_by()
+    inner, inner_params = orgs.query.sql_with_params()
+    flags, params = [], []
+    for rule in SIZE_RULES:
+        flags.append(f"CASE WHEN kind IN ({', '.join(['%s'] * len(rule.kinds))}) "
+                     f"AND {rule.sql_condition(settings.DANGJIAN_RULES)} THEN 1 ELSE 0 END")
+        params += list(rule.kinds)
+    params += list(inner_params)  # in the order of the placeholders: the rules' kinds come first
+    # The fence keeps `c` a subquery of its own, its counts computed once per organisation: merged into the
+    # query around it, each reference of a rule to a count would repeat that count's subquery. (A
+    # MATERIALIZED CTE fences too, but writing out 37,000 rows first cost SQLite 30 ms more.)
+    fence = "LIMIT -1" if connections[orgs.db].vendor == "sqlite" else "OFFSET 0"
+    # Built from the ORM's compiled (scoped) query, placeholders and the rules' integer thresholds only.
+    counted = (f"SELECT id, name, path, kind, n_direct / {_PACK} AS n_full, "  # noqa: S608
+               f"n_direct %% {_PACK} AS n_total, n_subtree FROM ({inner} {fence}) c")
+    flagged = f"SELECT n.*, {' + '.join(flags)} AS n_warnings FROM ({counted}) n"  # noqa: S608
+    sql = ("SELECT id, name, path, kind, n_full, n_total, n_subtree, SUM(n_warnings) OVER () "  # noqa: S608
+           f"FROM ({flagged}) w WHERE n_warnings > 0 ORDER BY path LIMIT %s")
+    params.append(max(limit, 1))  # at least one row whenever there is a warning: the total rides on every row
+    with connections[orgs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    total = int(rows[0][-1]) if rows else 0
+    first = [
+        (OrgRef(pk, name, path, kind, False), {"full": full or 0, "total": n or 0, "subtree": subtree or 0})
+        for pk, name, path, kind, full, n, subtree, _ in rows[:limit]
+    ]
+    return total, first
 
 
 def _status_tallies(under: Organization | None) -> dict[str, dict[str, int]]:

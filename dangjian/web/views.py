@@ -1,18 +1,24 @@
 import datetime as dt
+import heapq
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from dangjian.accounts.privacy import notice_facts
-from dangjian.members.selectors import member_count_as_of, member_counts_by_org, member_status_counts
+from dangjian.members.selectors import member_count_as_of, member_status_counts, size_warning_rows
 from dangjian.orgs.models import OrgKind
-from dangjian.orgs.rules import size_warnings, term_warning_horizon, term_warnings
-from dangjian.orgs.selectors import (
-    committee_seats_in_scope,
-    organization_kind_counts,
-    organizations_with_size_rules,
+from dangjian.orgs.rules import (
+    TERM_RULE_LEVELS,
+    OrgWarning,
+    size_warnings,
+    term_reminders,
+    term_warning,
+    term_warning_horizon,
 )
+from dangjian.orgs.selectors import organization_kind_counts, scope_covers_every_root, term_warning_seats
+
+WORKBENCH_WARNINGS_SHOWN = 200
 
 
 def privacy(request):
@@ -36,11 +42,10 @@ def home(request):
             return redirect("web:centre")  # 线上党员中心
         return render(request, "web/home_empty.html")
     today = timezone.localdate()
-    orgs = list(organizations_with_size_rules())
     status = member_status_counts()
-    kinds = organization_kind_counts()
-    warnings = term_warnings(committee_seats_in_scope(ending_by=term_warning_horizon(today)), today)
-    warnings += size_warnings(orgs, member_counts_by_org(orgs=orgs))
+    everywhere = scope_covers_every_root()
+    kinds = organization_kind_counts(everywhere=everywhere)
+    warning_count, warnings = workbench_warnings(today=today, everywhere=everywhere)
     as_of = _as_of(request.GET.get("as_of", ""))
     context = {
         "as_of": as_of,
@@ -50,10 +55,34 @@ def home(request):
         "member_probationary": status.get("probationary", 0),
         "org_kinds": [(OrgKind(k).label, n) for k, n in sorted(kinds.items(), key=lambda kv: OrgKind.values.index(kv[0]))],
         "org_total": sum(kinds.values()),
-        "warnings": sorted(warnings, key=lambda w: (w.level != "danger", w.org.path))[:200],
-        "warning_count": len(warnings),
+        "warnings": warnings,
+        "warning_count": warning_count,
     }
     return render(request, "web/home.html", context)
+
+
+def workbench_warnings(*, today: dt.date, everywhere: bool = False,
+                       shown: int = WORKBENCH_WARNINGS_SHOWN) -> tuple[int, list[OrgWarning]]:
+    """(how many warnings the scope has, the first `shown`): danger first, then by organisation path; on
+    one organisation, its term before its size rules, in their order.
+
+    The size rules are counted and picked in the database (members.selectors.size_warning_rows): only the
+    first `shown` organisations with one come back. Term reminders are few (one per committee whose term
+    ends within the window) and come back as plain rows, worded only when shown. The first `shown` of all
+    are among the first `shown` of each, so sorting those (terms first: the sort is stable) gives the same
+    page as sorting every warning."""
+
+    def order(w):
+        return w.level != "danger", w.org.path
+
+    size_count, size_rows = size_warning_rows(limit=shown, everywhere=everywhere)
+    size = size_warnings([org for org, _ in size_rows], {org.pk: counts for org, counts in size_rows})
+    reminders = term_reminders(term_warning_seats(ending_by=term_warning_horizon(today), everywhere=everywhere), today)
+    # Only the first `shown` reminders can make the page: worded only those (nsmallest is a stable sort's head).
+    terms = [term_warning(rule, seat) for rule, seat in heapq.nsmallest(
+        shown, reminders, key=lambda r: (TERM_RULE_LEVELS[r[0]] != "danger", r[1].organization.path))]
+    first = sorted(terms + size, key=order)[:shown]
+    return len(reminders) + size_count, first
 
 
 def _as_of(raw: str) -> dt.date | None:

@@ -8,7 +8,7 @@ from dangjian.core.actors import SYSTEM
 from dangjian.core.dates import add_months
 from dangjian.members.selectors import member_counts_by_org
 from dangjian.orgs.models import Organization, OrgKind
-from dangjian.orgs.rules import size_warnings, term_warnings
+from dangjian.orgs.rules import SIZE_RULES, size_warnings, term_warnings
 from dangjian.orgs.selectors import committee_seats_in_scope, organization_list
 from dangjian.orgs.services import committee_member_add, organization_dissolve
 from dangjian.testing import acting_as, make_member, make_org
@@ -227,3 +227,32 @@ def test_one_warning_per_organisation(district, admin):
 ])
 def test_add_months_clamps_to_the_month_end(day, months, expected):
     assert add_months(day, months) == expected
+
+
+# --- the same rules in SQL (the workbench counts them in the database) ---------------------------------
+
+
+def _sql_says(rule, counts: dict, params: dict) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT CASE WHEN {rule.sql_condition(params)} THEN 1 ELSE 0 END FROM "  # noqa: S608
+                       "(SELECT %s AS n_full, %s AS n_total, %s AS n_subtree) c",
+                       [counts["full"], counts["total"], counts["subtree"]])
+        return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("rule", SIZE_RULES, ids=lambda rule: rule.code)
+@pytest.mark.parametrize("overrides", [{}, {"branch_min_full_members": 1, "branch_max_members": 2,
+                                             "general_branch_min_members": 5, "general_branch_max_members": 5,
+                                             "primary_committee_min_members": 0}])
+def test_each_size_rule_says_the_same_in_sql_and_in_python(settings, rule, overrides):
+    """Either side of every threshold (and on it) for the counts the rule reads."""
+    params = {**settings.DANGJIAN_RULES, **overrides}
+    edges = sorted({max(0, v + d) for v in params.values() for d in (-1, 0, 1)})
+    for key in rule.counts:
+        for n in edges:
+            counts = {"full": 0, "total": 0, "subtree": 0, key: n}
+            assert _sql_says(rule, counts, params) == bool(rule.check(counts, params)), (key, n)
+    assert set(rule.counts) <= {"full", "total", "subtree"}
