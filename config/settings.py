@@ -121,9 +121,11 @@ else:
     # Parallel workers for one query: 0 by default. On the 2-core machine of the benchmark they cost more to
     # start than they save on the platform's short queries (dues statistics 45.7 -> 10.9 ms, arrears list
     # 41.9 -> 8.2 ms, docs/performance.md §8); a database server with many cores may allow some.
+    # JIT off: the planner's cost of the workbench's warnings query (a subquery per organisation) crossed the
+    # JIT threshold and compiling took 330 ms of the 455 (§8); no query of the platform gains from it.
     DANGJIAN_PG_PARALLEL_WORKERS = int(os.environ.get("DANGJIAN_PG_PARALLEL_WORKERS", "0"))
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c max_parallel_workers_per_gather={DANGJIAN_PG_PARALLEL_WORKERS}")
+        f"-c max_parallel_workers_per_gather={DANGJIAN_PG_PARALLEL_WORKERS} -c jit=off")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
