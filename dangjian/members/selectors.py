@@ -323,10 +323,10 @@ def size_warning_rows(*, limit: int, everywhere: bool = False) -> tuple[int, lis
     # MATERIALIZED CTE fences too, but writing out 37,000 rows first cost SQLite 30 ms more.)
     fence = "LIMIT -1" if connections[orgs.db].vendor == "sqlite" else "OFFSET 0"
     # Built from the ORM's compiled (scoped) query, placeholders and the rules' integer thresholds only.
-    counted = (f"SELECT id, name, path, kind, n_direct / {_PACK} AS n_full, "  # noqa: S608
+    counted = (f"SELECT id, name, path, kind, n_direct / {_PACK} AS n_full, "  # noqa: S608  # nosec B608
                f"n_direct %% {_PACK} AS n_total, n_subtree FROM ({inner} {fence}) c")
-    flagged = f"SELECT n.*, {' + '.join(flags)} AS n_warnings FROM ({counted}) n"  # noqa: S608
-    sql = ("SELECT id, name, path, kind, n_full, n_total, n_subtree, SUM(n_warnings) OVER () "  # noqa: S608
+    flagged = f"SELECT n.*, {' + '.join(flags)} AS n_warnings FROM ({counted}) n"  # noqa: S608  # nosec B608
+    sql = ("SELECT id, name, path, kind, n_full, n_total, n_subtree, SUM(n_warnings) OVER () "  # noqa: S608  # nosec B608
            f"FROM ({flagged}) w WHERE n_warnings > 0 ORDER BY path LIMIT %s")
     params.append(max(limit, 1))  # at least one row whenever there is a warning: the total rides on every row
     with connections[orgs.db].cursor() as cursor:
