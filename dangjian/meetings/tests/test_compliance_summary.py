@@ -192,6 +192,23 @@ def test_the_check_finds_a_damaged_counter(district):
     assert compliance.compliance_differences() == {}
 
 
+def test_the_command_checks_and_rebuilds(district):
+    import io
+
+    from django.core.management import call_command
+
+    d = district
+    held(d.branch_a1, dt.date(2025, 2, 5), ["theme_day"])
+    ComplianceMark.unscoped.filter(organization=d.branch_a1).update(months=3)
+    with pytest.raises(Exception, match="不一致"):
+        call_command("rebuild_compliance", "--check", stdout=io.StringIO(), stderr=io.StringIO())
+    out = io.StringIO()
+    call_command("rebuild_compliance", stdout=out)
+    assert "已重建组织生活落实情况" in out.getvalue()
+    call_command("rebuild_compliance", "--check", stdout=io.StringIO())
+    assert compliance.compliance_differences() == {}
+
+
 def test_a_moved_branch_takes_its_marks_along(district):
     from dangjian.orgs.services import organization_move
 
