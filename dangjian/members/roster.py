@@ -57,7 +57,7 @@ from dangjian.orgs.models import Organization
 from .forms import MemberForm
 from .models import Member, MembershipPeriod, MemberStatus, Standing
 from .selectors import ID_LIKE, PHONE_LIKE, MemberFilters, member_list
-from .services import DUPLICATE_ID, _assign
+from .services import DUPLICATE_ID, member_assign
 from .tallies import member_dimensions, tally_apply
 
 # --- Columns -----------------------------------------------------------------------------------------
@@ -826,13 +826,13 @@ class _ModelTemplate:
 
 
 def _member_builder():
-    """`services.member_build` (Member() plus `_assign`: encryption, digests, masks, org path, MMDD) with the
+    """`services.member_build` (Member() plus `member_assign`: encryption, digests, masks, org path, MMDD) with the
     Member built from the import's template instead of Member()."""
     template = _ModelTemplate(Member)
 
     def build(data: dict) -> Member:
         member = template()
-        _assign(member, data)
+        member_assign(member, data)
         return member
 
     return build

@@ -44,11 +44,11 @@ REVEALABLE = {"id_number": ("id_number_encrypted", "身份证号"), "phone": ("p
 def member_build(data: dict) -> Member:
     """An unsaved Member from validated form data (shared by create and the bulk import)."""
     member = Member()
-    _assign(member, data)
+    member_assign(member, data)
     return member
 
 
-def _assign(member: Member, data: dict) -> None:
+def member_assign(member: Member, data: dict) -> None:
     for f in PLAIN_FIELDS:
         if f in data:
             setattr(member, f, data[f])
@@ -161,7 +161,7 @@ def member_update(*, actor, member: Member, data: dict) -> Member:
     before = _audit_view(member)
     sector = member.organization.sector
     tallied_before = member_dimensions(member, sector)
-    _assign(member, data)
+    member_assign(member, data)
     member.save()
     tallied_after = member_dimensions(member, sector)
     if tallied_after != tallied_before:  # same transaction: the counters move with the row
@@ -180,7 +180,7 @@ def _rejoin(actor, member: Member, data: dict, since: dt.date) -> Member:
     last = MembershipPeriod.unscoped.filter(member=member).order_by("-start").first()
     if last is not None and last.end is not None and since < last.end:
         raise ValidationFailed("日期早于上次减少日期", fields={"on": [f"日期：不能早于上次减少日期 {last.end.isoformat()}"]})
-    _assign(member, data)
+    member_assign(member, data)
     member.left_on, member.left_reason = None, ""
     member.save()
     org = member.organization
