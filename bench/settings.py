@@ -4,7 +4,13 @@ Selected only by `bench/run.py` (DJANGO_SETTINGS_MODULE=bench.settings) for the 
 database comes from DATABASE_URL like everywhere else, so it points at the bench database.
 """
 
-from config.settings import *  # noqa: F403
+import os
+
+# Measured as deployed: `make run` writes DJANGO_DEBUG=1 into the developer's .env, and debug mode (query
+# logging, template debug information) would be measured with every page.
+os.environ["DJANGO_DEBUG"] = "0"
+
+from config.settings import *  # noqa: E402, F403
 
 ROOT_URLCONF = "bench.urls"
 

@@ -283,3 +283,16 @@ def test_copy_to_postgres_gives_the_same_city(tmp_path):
     finally:
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+def test_the_bench_measures_the_production_settings_whatever_the_developers_env_says(tmp_path):
+    """`make run` writes DJANGO_DEBUG=1 into .env; the bench must not measure debug mode."""
+    import subprocess
+    import sys
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="1",
+               DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,  # noqa: S603  # nosec B603
+                          cwd=run.ROOT)
+    assert done.stdout.strip() == "False"
