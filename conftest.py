@@ -16,6 +16,15 @@ def _same_fake_data_every_run(request):
     factory.random.reseed_random(request.node.nodeid)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the database is rolled back between tests but the process's cache
+    is not, and a cached organisation card or rate count from another test's rows would leak into this one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def district(db):
     return build_district()

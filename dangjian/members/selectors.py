@@ -106,12 +106,14 @@ def access_member(*, actor, member_id: int, for_write: bool = False) -> Member:
 
 
 def own_member(*, actor) -> Member:
-    """The signed-in person's own record, through their scope (the member sees their own row); 404 with a
-    word of help for an account not linked to the roster."""
+    """The signed-in person's own record; 404 with a word of help for an account not linked to the roster.
+    The record the request already loaded to build the scope (`scope_for_user`), not a second read: the
+    scope always holds the member's own row (`Scope.member_id`), so reading it through the scope again could
+    only give the same row."""
     member = getattr(actor, "member_or_none", None)
     if member is None:
         raise NotFound("您的账号尚未关联党员档案，请联系所在党支部。")
-    return access_member(actor=actor, member_id=member.pk)
+    return member
 
 
 def member_history(*, member: Member):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -43,20 +45,48 @@ POSITION_ORDER = list(Position.values)  # 书记, 副书记, 专职副书记, �
 
 
 
-def _org_path_names(org: Organization) -> list[str]:
-    """Names from the district down to the member's organisation. A member's scope holds only their own
-    organisation, so the names above it are read unscoped: names only, which every member may know."""
-    paths = org.ancestor_paths()[:-1]
-    return list(Organization.unscoped.filter(path__in=paths).order_by("path").values_list("name", flat=True))
+# 我的组织 (the organisation card): where the branch sits in the tree, its committee and its workers. The same
+# for every member of the branch and changed a few times a year, yet three queries on the page members open
+# most (issue 8: the centre at ≥ 50 % of a trivial view's throughput). So it is kept in the cache for
+# ORG_CARD_SECONDS: a new secretary, worker account or name reaches the card within that time (per process
+# without Redis, shared by every server with it). Plain strings, so any cache backend can hold it.
+ORG_CARD_SECONDS = 60
 
 
-def _committee(org: Organization) -> list[CommitteeMember]:
-    """The current committee seats of the member's organisation (unscoped for the same reason: a member
-    sees who leads their own branch, nothing else)."""
-    seats = list(CommitteeMember.unscoped.filter(organization=org, left_on__isnull=True).only(
-        "person_name", "position", "employment"))
-    return sorted(seats, key=lambda s: (POSITION_ORDER.index(s.position) if s.position in POSITION_ORDER else 99,
-                                        s.person_name))
+@dataclass(frozen=True)
+class OrgCard:
+    name: str
+    path_names: tuple[str, ...]  # the district down to the organisation's parent
+    secretaries: tuple[str, ...]
+    seats: tuple[tuple[str, str], ...]  # the other seats: (name, position)
+    workers: tuple[str, ...]
+
+
+def org_card(org_id: int) -> OrgCard:
+    key = f"centre:org-card:{org_id}"
+    card = cache.get(key)
+    if card is None:
+        card = _org_card_read(org_id)
+        cache.set(key, card, ORG_CARD_SECONDS)
+    return card
+
+
+def _org_card_read(org_id: int) -> OrgCard:
+    """Read unscoped: a member's scope holds only their own organisation, and the card shows names only —
+    of the organisations above it, its committee and its workers — which every member of it may know."""
+    org = Organization.unscoped.only("id", "path", "name").get(pk=org_id)
+    path_names = Organization.unscoped.filter(path__in=org.ancestor_paths()[:-1]).order_by("path")
+    seats = sorted(CommitteeMember.unscoped.filter(organization_id=org_id, left_on__isnull=True)
+                   .only("person_name", "position"),
+                   key=lambda s: (POSITION_ORDER.index(s.position) if s.position in POSITION_ORDER else 99,
+                                  s.person_name))
+    return OrgCard(
+        name=org.name,
+        path_names=tuple(path_names.values_list("name", flat=True)),
+        secretaries=tuple(s.person_name for s in seats if s.position == Position.SECRETARY),
+        seats=tuple((s.person_name, s.get_position_display()) for s in seats if s.position != Position.SECRETARY),
+        workers=tuple(str(user) for user in workers_of(org)),
+    )
 
 
 def _url_or_none(name: str) -> str | None:
@@ -72,15 +102,9 @@ def _url_or_none(name: str) -> str | None:
 @login_required
 def centre_home(request):
     member = own_member(actor=request.user)
-    org = member.organization
-    seats = _committee(org)
     context = {
         "member": member,
-        "org": org,
-        "org_path_names": _org_path_names(org),
-        "secretaries": [s for s in seats if s.position == Position.SECRETARY],
-        "seats": [s for s in seats if s.position != Position.SECRETARY],
-        "workers": workers_of(org),
+        "org": org_card(member.organization_id),
         "unread": unread_count_for(request),
         "latest": list(inbox(request.user).defer("body")[:3]),
         "standing_years": member.party_standing_years(timezone.localdate()),

@@ -4,6 +4,7 @@ sees which menu items."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import NoReverseMatch, reverse
@@ -158,3 +159,40 @@ def test_the_centre_home_query_count_is_small(client, district, django_assert_ma
     client.get(reverse("web:centre"))
     with django_assert_max_num_queries(14):
         assert client.get(reverse("web:centre")).status_code == 200
+
+
+def test_the_organisation_card_is_read_once_then_served_from_the_cache(client, district):
+    """我的组织 (names above, committee, workers) is cached per organisation: a later visit reads none of it
+    again and shows the same page."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, district.users["member"])
+
+    client.get(reverse("web:centre"))  # the first visit of the session does its own bookkeeping
+    with CaptureQueriesContext(connection) as warm:
+        page = client.get(reverse("web:centre")).content.decode()
+    assert "示范区委 › 甲街道党工委 › 甲社区党支部" in page and "worker_a1" in page
+    assert not [q for q in warm.captured_queries if "orgs_committeemember" in q["sql"]]
+    cache.clear()
+    with CaptureQueriesContext(connection) as cold:
+        again = client.get(reverse("web:centre")).content.decode()
+    token = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')  # masked afresh on every page
+    assert token.sub("", again) == token.sub("", page)
+    assert len(cold.captured_queries) == len(warm.captured_queries) + 4  # the org, names above, seats, workers
+
+
+
+def test_a_new_secretary_reaches_the_card_within_its_cache_time(client, district, monkeypatch):
+    import time
+
+    login(client, district.users["member"])
+    assert "暂未登记" in client.get(reverse("web:centre")).content.decode()
+    with system_scope("test: a new secretary"):
+        committee_member_add(actor=SYSTEM, org=district.branch_a1, person_name="赵书记", position=Position.SECRETARY,
+                             term_start=dt.date(2024, 1, 1), term_end=dt.date(2027, 1, 1))
+    assert "赵书记" not in client.get(reverse("web:centre")).content.decode()  # the card is still the cached one
+    later = time.time() + centre.ORG_CARD_SECONDS + 1
+    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: later)
+    assert "赵书记" in client.get(reverse("web:centre")).content.decode()
