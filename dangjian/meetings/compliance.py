@@ -16,10 +16,16 @@ branch on PostgreSQL do not each miss the other's month. Cancelling (only before
 set), confirming and freezing change no month: like `compliance_table`, the marks follow the kind rows, not
 the meeting's status, and those services leave them alone.
 
+Who reads: `compliance_table` (any whole-month period, per branch: the `months` bits inside the period),
+`compliance_summary` (the counters) and `compliance_page` (a page of marks) in `selectors.py`. Marks exist only
+for kinds that had a frequency when they were written: a setting that gives a kind a frequency it lacked shows
+nothing for that kind until the rebuild below.
+
 `rebuild_compliance()` recomputes everything from the kind rows (the migration's backfill, `manage.py
 rebuild_compliance`, and the repair after rows were written around the services — bench data, or a change of
-a frequency setting, which changes `met_end`/`gap_end`). `compliance_differences()` recomputes the marks in
-Python from the ORM and compares marks and counters: the consistency check of the tests and of `--check`.
+a frequency setting, which changes `met_end`/`gap_end` or gives a kind a frequency it lacked).
+`compliance_differences()` recomputes the marks in Python from the ORM and compares marks and counters: the
+consistency check of the tests and of `--check`.
 """
 
 from __future__ import annotations

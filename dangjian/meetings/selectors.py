@@ -7,8 +7,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Length, Substr
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Substr
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
@@ -190,44 +201,35 @@ class Compliance:
 
 
 def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: dt.date) -> Compliance:
-    """Per branch × frequency rule: met / partly / missed over the period (whole months), from the records.
-    A bucket is due when it has ended by the period's end and by today. Three queries."""
-    freqs = {k: v for k, v in rules.params()["frequencies"].items() if v}
+    """Per branch × frequency rule: met / partly / missed over the period (whole months), from the compliance
+    marks (`ComplianceMark`: per branch, year and kind, the months a meeting of the kind was held — the
+    branch's own or its 党小组's — kept with the records by the meeting services, `compliance.py`). Only the
+    months inside the period count. A bucket is due when it has ended by the period's end and by today.
+    Three queries."""
+    freqs = compliance.frequencies()
     kinds = [(k, MeetingKind(k).label, rules.PERIOD_LABELS[freqs[k]], rules.FREQUENCY_ARTICLES.get(k, ""))
              for k in MeetingKind.values if k in freqs]
     orgs = within_subtree(Organization, org.path).filter(is_dissolved=False)
     # Only what the table shows (a link and a name): a street has ~500 branches, a city's root ~30,000.
     branches = list(orgs.filter(kind__in=BRANCH_KINDS).only("id", "path", "name").order_by("path"))
     with_groups = {p[:-SEGMENT] for p in orgs.filter(kind=OrgKind.PARTY_GROUP).values_list("path", flat=True)}
-    first, last = rules.month_key(start), rules.month_key(end)
-    rows = (within_subtree(MeetingKindRow, org.path).filter(held_month__gte=first, held_month__lte=last)
-            .values_list("org_path", "kind", "held_month").distinct())
-    by_path = {b.path: b for b in branches}
-    # The rule's buckets once per kind, not per branch: a city's root has ~30,000 branches × 6 rules, and
-    # recomputing the buckets and their bounds per cell was most of its time (docs/performance.md).
-    horizon = min(end, today)
-    plan = {}  # kind → (period, every bucket of the period, the buckets due by the horizon)
-    for kind, *_ in kinds:
-        period = freqs[kind]
-        buckets = rules.buckets_between(start, end, period)
-        plan[kind] = (period, buckets, frozenset(x for x in buckets if rules.bucket_bounds(x, period)[1] <= horizon))
-    bucket_of: dict[tuple[int, str], tuple[int, int]] = {}
-    branch_of: dict[str, str | None] = {}  # a row's organisation (a branch or one of its 党小组) → the branch
-    held: dict[tuple[str, str], set] = {}
-    for path, kind, month in rows:
-        if kind not in plan:
-            continue
-        branch = branch_of.get(path, "")
-        if branch == "":
-            branch = branch_of[path] = next((path[:n] for n in range(len(path), 0, -SEGMENT) if path[:n] in by_path),
-                                            None)
-        if branch is None:
-            continue
-        key = (month, plan[kind][0])
-        bucket = bucket_of.get(key)
-        if bucket is None:
-            bucket = bucket_of[key] = rules.bucket_of(month, plan[kind][0])
-        held.setdefault((branch, kind), set()).add(bucket)
+    plan = _bucket_plan(kinds, freqs, start, end, min(end, today))
+    # One mark per branch × kind × year: a street's year is ~3,500 small rows, where the kind rows were
+    # ~30,000. Marks of dissolved branches are read and skipped (the table shows live branches only).
+    # The years and kinds as lists, not ranges: equality on both leading columns of the (year, kind, org_path)
+    # index lets the subtree's path range bound the scan (year BETWEEN read every mark of the city: 28 ms).
+    years = list(range(start.year, end.year + 1))
+    marks = (within_subtree(ComplianceMark, org.path).filter(year__in=years, kind__in=list(plan))
+             .values_list("organization_id", "kind", "year", "months"))
+    live = {b.pk for b in branches}
+    buckets_held = _held_buckets(rules.month_key(start), rules.month_key(end))
+    held: dict[tuple[int, str], frozenset] = {}
+    for branch_id, kind, year, months in marks:
+        if branch_id in live:
+            got = buckets_held(year, months, plan[kind][0])
+            key = (branch_id, kind)
+            # The cached set itself, joined only when the period spans years: no set per cell.
+            held[key] = held[key] | got if key in held else got
     empty: frozenset = frozenset()
     out = []
     for b in branches:
@@ -236,8 +238,8 @@ def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: 
             if kind == MeetingKind.GROUP_MEETING and b.path not in with_groups:
                 cells[kind] = None
                 continue
-            period, _buckets, due = plan[kind]
-            got = held.get((b.path, kind), empty)
+            period, due = plan[kind]
+            got = held.get((b.pk, kind), empty)
             met = len(due & got)
             if not due:
                 status = "green" if got else "none"
@@ -248,14 +250,41 @@ def compliance_table(*, org: Organization, start: dt.date, end: dt.date, today: 
     return Compliance(out, kinds, start, end)
 
 
+def _bucket_plan(kinds, freqs: dict[str, str], start: dt.date, end: dt.date, horizon: dt.date) -> dict:
+    """kind → (period, the period's buckets due by `horizon`): once per kind, not per branch (a city's root has
+    ~30,000 branches × 7 rules, and recomputing the buckets and their bounds per cell was most of its time)."""
+    plan = {}
+    for kind, *_ in kinds:
+        period = freqs[kind]
+        buckets = rules.buckets_between(start, end, period)
+        plan[kind] = (period, frozenset(x for x in buckets if rules.bucket_bounds(x, period)[1] <= horizon))
+    return plan
+
+
+def _held_buckets(first: int, last: int):
+    """(year, months bitmap, period) → the buckets of the months held inside the period (month keys `first` to
+    `last`): a mark's months outside the period are not the period's meetings, even in a bucket it shares (a
+    quarter cut by the period's start or end). Cached: a street's marks repeat a few dozen bitmaps."""
+    cache: dict[tuple[int, int, str], frozenset] = {}
+
+    def buckets(year: int, months: int, period: str) -> frozenset:
+        key = (year, months, period)
+        if key not in cache:
+            cache[key] = frozenset(rules.bucket_of(year * 100 + m, period) for m in range(1, 13)
+                                   if months >> (m - 1) & 1 and first <= year * 100 + m <= last)
+        return cache[key]
+    return buckets
+
+
 # --- compliance of a large subtree: the summary by child organisation and the paged detail ------------------
-# `compliance_table` above reads every kind row of the subtree: right for a street (~500 branches, 44 ms),
-# seconds for a city's root (~30,000). For a whole year these two read the precomputed marks and counters
-# (`compliance.py`, `ComplianceMark`/`ComplianceTally`) instead: the same statuses, in a fixed number of
-# queries whose cost does not grow with the subtree (docs/performance.md §7.5).
+# `compliance_table` above reads one mark per branch, kind and year of the subtree and builds every branch's
+# row: right for a street (~500 branches, ~3,000 marks, 20 ms on PostgreSQL at 1,000,000 members), too much
+# for a city's root (~30,000 branches, ~200,000 marks, 200,000 cells). For a whole year these two read the
+# counters (`ComplianceTally`) and one page of marks instead: the same statuses, in a fixed number of queries
+# whose cost does not grow with the subtree (`compliance.py`, docs/performance.md §7.5).
 
 PAGE_BRANCHES = 50
-FULL_TABLE_BRANCHES = 500  # up to this many branches (a street) the whole table is quick enough (44 ms)
+FULL_TABLE_BRANCHES = 500  # up to this many branches (a street) the whole table is quick enough (20 ms)
 
 
 def compliance_branch_count(*, org: Organization, up_to: int) -> int:
@@ -315,17 +344,7 @@ def compliance_summary(*, org: Organization, year: int, today: dt.date) -> Compl
     n = len(org.path) + SEGMENT
     children = list(within_subtree(Organization, org.path).filter(parent_id=org.pk, is_dissolved=False)
                     .exclude(kind=OrgKind.PARTY_GROUP).only("id", "path", "name", "kind").order_by("path"))
-    # Branches per child, and branches with a 党小组 (the 党小组会 rule applies only to those): live ones only,
-    # from the organisations themselves, so a new or dissolved organisation counts at once.
-    # The dissolved branches are counted in the same pass: their marks are subtracted below only if there are any.
-    sizes = {row["child"]: row for row in (
-        within_subtree(Organization, org.path)
-        .filter(path__gt=org.path, kind__in=[*BRANCH_KINDS, OrgKind.PARTY_GROUP])
-        .annotate(child=Substr("path", 1, n)).values("child")
-        .annotate(branches=Count("id", filter=Q(kind__in=BRANCH_KINDS, is_dissolved=False)),
-                  dissolved=Count("id", filter=Q(kind__in=BRANCH_KINDS, is_dissolved=True)),
-                  grouped=Count(Substr("path", 1, Length("path") - SEGMENT),
-                                filter=Q(kind=OrgKind.PARTY_GROUP, is_dissolved=False), distinct=True)))}
+    sizes = _branch_sizes(org, n)
     paths = [c.path for c in children]
     counts: dict[tuple[str, str], dict[tuple[int, int], int]] = {}
     for path, kind, met, gap, branches in (within_subtree(ComplianceTally, org.path)
@@ -382,6 +401,28 @@ def compliance_summary(*, org: Organization, year: int, today: dt.date) -> Compl
                                           for s in ("green", "amber", "red", "none"))) if present else None
     total = SummaryRow(None, sum(r.branches for r in rows), total_cells)
     return ComplianceSummary(org, year, horizon, kinds, rows, total)
+
+
+def _branch_sizes(org: Organization, n: int) -> dict[str, dict[str, int]]:
+    """Per child (the path prefix of length `n`): its live branches, its dissolved branches, and its branches
+    with a live 党小组 (the 党小组会 rule applies only to those). From the organisations themselves, so a new or
+    dissolved organisation counts at once. The dissolved ones are counted so that their marks are subtracted
+    only if there are any. One query.
+
+    Plain counts grouped by (child, dissolved), and the 党小组 part on its own: one COUNT(DISTINCT) over all of
+    the city's branches and 党小组 sorted the 33,000 rows and evaluated three filters per row (PostgreSQL at
+    1,000,000 members: 25–41 ms of the summary's 40; this form 17 ms, docs/performance.md §7.5)."""
+    orgs = within_subtree(Organization, org.path).annotate(child=Substr("path", 1, n)).order_by()
+    branches = (orgs.filter(path__gt=org.path, kind__in=BRANCH_KINDS).values("child", "is_dissolved")
+                .annotate(n=Count("id")).values_list("child", "is_dissolved", "n"))
+    grouped = (orgs.filter(kind=OrgKind.PARTY_GROUP, is_dissolved=False).values("child")
+               .annotate(part=Value(None, output_field=BooleanField()), n=Count("parent_id", distinct=True))
+               .values_list("child", "part", "n"))
+    sizes: dict[str, dict[str, int]] = {}
+    for child, dissolved, count in branches.union(grouped, all=True):
+        part = "grouped" if dissolved is None else "dissolved" if dissolved else "branches"
+        sizes.setdefault(child, {"branches": 0, "dissolved": 0, "grouped": 0})[part] = count
+    return sizes
 
 
 @dataclass
