@@ -295,7 +295,8 @@ def page_rows(opt: Options, s: Subjects) -> list[Row]:
         ("搜索 search 身份证号 exact ID（区委）", s.root_user, "/members/?q=" + s.id_number, PAGE_TARGET_MS),
     ]
     if s.member_user is not None:
-        pages.append(("党员中心 member centre /members/me/（党员）", s.member_user, "/members/me/", PAGE_TARGET_MS))
+        pages.append(("党员中心 member centre /my/（党员）", s.member_user, "/my/", PAGE_TARGET_MS))
+        pages.append(("我的档案 own record /members/me/（党员）", s.member_user, "/members/me/", PAGE_TARGET_MS))
     clients: dict[int, Client] = {}
     rows = []
     with override_settings(ROOT_URLCONF="bench.urls"):
@@ -664,7 +665,9 @@ def http_rows(opt: Options, s: Subjects) -> list[Row]:
             return [Row("HTTP 吞吐 throughput", _vendor(), dataset, verdict="失败 failed", note="gunicorn 未启动")]
         targets = [("trivial view /bench/trivial", "/bench/trivial", cookies["root"])]
         if "member" in cookies:
-            targets.append(("党员中心 member centre /members/me/", "/members/me/", cookies["member"]))
+            # 党员中心 is the home page members open (web:centre), the one the target is about; 我的档案 beside it.
+            targets.append(("党员中心 member centre /my/", "/my/", cookies["member"]))
+            targets.append(("我的档案 own record /members/me/", "/members/me/", cookies["member"]))
         targets.append(("党员列表 member list /members/（区委）", "/members/", cookies["root"]))
         for _label, path, cookie in targets:  # every page answers 200 with its cookie before wrk runs
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

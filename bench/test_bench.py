@@ -37,8 +37,8 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
     measured = [r for r in rows if not r.operation.startswith("计划")]
     expected = ["工作台首页 workbench home（区委", "工作台首页 workbench home（支部", "党员列表 member list 第1页（区委",
                 "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "搜索 search 姓名", "搜索 search 身份证号",
-                "党员中心", "子树统计 subtree statistics（区委", "子树统计 subtree statistics（街道", "as-of count（区委",
-                "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300",
+                "党员中心 member centre /my/", "我的档案 own record", "子树统计 subtree statistics（区委",
+                "子树统计 subtree statistics（街道", "as-of count（区委", "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300",
                 "落实情况汇总 compliance summary（区委", "compliance detail 第1页（区委", "compliance detail 只看未达标",
                 "合规表 compliance table（街道", "党费统计 dues statistics（区委", "党费统计 dues statistics（街道",
                 "欠交党费名单 arrears list 第1页＋人数（区委", "欠交党费名单 arrears list 第1页＋人数（支部",

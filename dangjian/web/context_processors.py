@@ -1,4 +1,6 @@
-from django.urls import reverse
+from functools import lru_cache
+
+from django.urls import get_script_prefix, reverse
 
 from dangjian.notifications.selectors import unread_count
 
@@ -61,9 +63,17 @@ def navigation(request):
 
 
 def _items(entries, unread) -> list[dict]:
-    return [{"url": reverse(name), "label": label, "active": False,
+    prefix = get_script_prefix()
+    return [{"url": _url(name, prefix), "label": label, "active": False,
              "badge": unread if name == "notifications:inbox" else 0}
             for name, label, shown in entries if shown]
+
+
+@lru_cache(maxsize=256)
+def _url(name: str, prefix: str) -> str:
+    """The menu's addresses never change while the process runs (for one script prefix): reversed once, not
+    twenty times on every page."""
+    return reverse(name)
 
 
 def _has_member(user) -> bool:
