@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 
 from django.apps import apps
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 
 from .models import SEGMENT
 
@@ -86,14 +87,28 @@ def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | Non
     table = qn(model._meta.db_table)
     columns = ["org_path", *keys, *sums]
     conflict = ", ".join(qn(c) for c in ["org_path", *keys])
-    sql = (
-        f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names)  # nosec B608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT ({conflict}) "
-        f"DO UPDATE SET {', '.join(f'{qn(s)} = {table}.{qn(s)} + excluded.{qn(s)}' for s in sums)}"
-    )
+    update = f"ON CONFLICT ({conflict}) DO UPDATE SET " + ", ".join(
+        f"{qn(s)} = {table}.{qn(s)} + excluded.{qn(s)}" for s in sums)
+    insert = f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names)  # nosec B608
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        for i in range(0, len(rows), CHUNK):
-            cursor.executemany(sql, rows[i : i + CHUNK])
+        if connection.vendor == "postgresql":
+            # One statement per chunk, each column one array: executemany runs one statement per counter
+            # (a roster import of 10,000 members across a city upserts ~100,000: 7.7 s that way). The rows
+            # come out of UNNEST in array order, so the sorted order above still holds.
+            fields = [model._meta.get_field(c) for c in columns]
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+            sql = f"{insert}SELECT * FROM UNNEST({arrays}) {update}"  # noqa: S608 (names, types)  # nosec B608
+            # An array holds one type: sums computed from money arrive as Decimals beside plain ints.
+            kinds = [int if isinstance(f, models.IntegerField) else Decimal if isinstance(f, models.DecimalField)
+                     else None for f in fields]
+            for i in range(0, len(rows), CHUNK):
+                columns_ = zip(*rows[i : i + CHUNK], strict=True)
+                cursor.execute(sql, [[kind(v) for v in column] if kind else list(column)
+                                     for kind, column in zip(kinds, columns_, strict=True)])
+        else:
+            sql = f"{insert}VALUES ({', '.join(['%s'] * len(columns))}) {update}"
+            for i in range(0, len(rows), CHUNK):
+                cursor.executemany(sql, rows[i : i + CHUNK])
     return len(rows)
 
 
