@@ -87,8 +87,8 @@ def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | Non
     table = qn(model._meta.db_table)
     columns = ["org_path", *keys, *sums]
     conflict = ", ".join(qn(c) for c in ["org_path", *keys])
-    update = f"ON CONFLICT ({conflict}) DO UPDATE SET " + ", ".join(
-        f"{qn(s)} = {table}.{qn(s)} + excluded.{qn(s)}" for s in sums)
+    added = ", ".join(f"{qn(s)} = {table}.{qn(s)} + excluded.{qn(s)}" for s in sums)
+    update = f"ON CONFLICT ({conflict}) DO UPDATE SET {added}"  # noqa: S608 (names)  # nosec B608
     insert = f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names)  # nosec B608
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
