@@ -771,6 +771,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     url = open_bench_database(p, args.database_url, args.sqlite_path, migrate=not args.no_migrate)
+    import config.wsgi  # noqa: F401  (measured in the state of a worker: the application loaded, then frozen)
+
     quick = args.quick
     opt = Options(quick=quick, reps=args.reps or (5 if quick else 30), budget_s=5.0 if quick else 20.0,
                   import_rows=(10_000,) if quick else (10_000, 100_000), http=not args.no_http,

@@ -296,3 +296,15 @@ def test_the_bench_measures_the_production_settings_whatever_the_developers_env_
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,  # noqa: S603  # nosec B603
                           cwd=run.ROOT)
     assert done.stdout.strip() == "False"
+
+
+def test_a_worker_freezes_what_it_loaded(tmp_path):
+    """config/wsgi.py takes the loaded application out of the collector's walks (gc.freeze)."""
+    import subprocess
+    import sys
+
+    code = "import gc, config.wsgi; print(gc.get_freeze_count() > 10_000)"
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,  # noqa: S603  # nosec B603
+                          cwd=run.ROOT)
+    assert done.stdout.strip() == "True"
