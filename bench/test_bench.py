@@ -38,7 +38,9 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
     expected = ["工作台首页 workbench home（区委", "工作台首页 workbench home（支部", "党员列表 member list 第1页（区委",
                 "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "搜索 search 姓名", "搜索 search 身份证号",
                 "党员中心 member centre /my/", "我的档案 own record", "子树统计 subtree statistics（区委",
-                "子树统计 subtree statistics（街道", "as-of count（区委", "as-of count（街道", "建议：党员列表第1页", "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部", "名册导入 roster import 300",
+                "子树统计 subtree statistics（街道", "as-of count（区委", "as-of count（街道", "建议：党员列表第1页",
+                "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部",
+                "名册导入 roster import 300",
                 "落实情况汇总 compliance summary（区委", "compliance detail 第1页（区委", "compliance detail 只看未达标",
                 "合规表 compliance table（街道", "党费统计 dues statistics（区委", "党费统计 dues statistics（街道",
                 "欠交党费名单 arrears list 第1页＋人数（区委", "欠交党费名单 arrears list 第1页＋人数（支部",
@@ -285,26 +287,25 @@ def test_copy_to_postgres_gives_the_same_city(tmp_path):
             admin.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
-def test_the_bench_measures_the_production_settings_whatever_the_developers_env_says(tmp_path):
-    """`make run` writes DJANGO_DEBUG=1 into .env; the bench must not measure debug mode."""
+
+def _python(code: str, tmp_path, **env) -> str:
+    """What `code` prints in a fresh interpreter (settings are read once per process)."""
     import subprocess
     import sys
 
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="1",
-               DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", **env)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,  # noqa: S603  # nosec B603
                           cwd=run.ROOT)
-    assert done.stdout.strip() == "False"
+    return done.stdout.strip()
+
+
+def test_the_bench_measures_the_production_settings_whatever_the_developers_env_says(tmp_path):
+    """`make run` writes DJANGO_DEBUG=1 into .env; the bench must not measure debug mode."""
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    assert _python(code, tmp_path, DJANGO_SETTINGS_MODULE="bench.settings", DJANGO_DEBUG="1") == "False"
 
 
 def test_a_worker_freezes_what_it_loaded(tmp_path):
     """config/wsgi.py takes the loaded application out of the collector's walks (gc.freeze)."""
-    import subprocess
-    import sys
-
     code = "import gc, config.wsgi; print(gc.get_freeze_count() > 10_000)"
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,  # noqa: S603  # nosec B603
-                          cwd=run.ROOT)
-    assert done.stdout.strip() == "True"
+    assert _python(code, tmp_path, DJANGO_SETTINGS_MODULE="config.settings") == "True"

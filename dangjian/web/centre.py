@@ -46,7 +46,7 @@ POSITION_ORDER = list(Position.values)  # 书记, 副书记, 专职副书记, �
 
 
 # 我的组织 (the organisation card): where the branch sits in the tree, its committee and its workers. The same
-# for every member of the branch and changed a few times a year, yet three queries on the page members open
+# for every member of the branch and changed a few times a year, yet four queries on the page members open
 # most (issue 8: the centre at ≥ 50 % of a trivial view's throughput). So it is kept in the cache for
 # ORG_CARD_SECONDS: a new secretary, worker account or name reaches the card within that time (per process
 # without Redis, shared by every server with it). Plain strings, so any cache backend can hold it.
