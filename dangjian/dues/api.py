@@ -17,7 +17,7 @@ from dangjian.core.errors import NotFound, PermissionDenied, ValidationFailed
 from dangjian.core.permissions import require
 from dangjian.members.selectors import access_member, own_member
 from dangjian.orgs.models import Organization
-from dangjian.orgs.selectors import access_organization
+from dangjian.orgs.selectors import access_organization, highest_organization
 
 from . import rules, selectors, services
 from .forms import parse_month
@@ -193,10 +193,9 @@ def _month_in(value: str | None, field: str, label: str) -> dt.date | None:
 
 def _org(request, org_id: int | None, capability: str = "member.view") -> Organization:
     if org_id is None:
-        paths = request.user.capability_paths(capability)
-        if not paths:
+        if not request.user.capability_paths(capability):
             raise PermissionDenied()
-        org = Organization.objects.filter(path=min(paths, key=len)).first()
+        org = highest_organization(actor=request.user, capability=capability)
         if org is None:
             raise NotFound()
     else:

@@ -19,7 +19,7 @@ from dangjian.core.forms import submit
 from dangjian.core.permissions import can, require, require_somewhere
 from dangjian.members.selectors import access_member, own_member
 from dangjian.orgs.models import Organization
-from dangjian.orgs.selectors import access_organization
+from dangjian.orgs.selectors import access_organization, highest_organization
 
 from . import exports, rules, selectors, services
 from .forms import AssessmentForm, DecisionForm, PaymentForm, ReductionForm
@@ -40,10 +40,9 @@ def _org_for(request, capability: str = "member.view") -> Organization:
     if isinstance(org_id, str):
         org_id = int(org_id) if org_id.isdigit() else None
     if org_id is None:
-        paths = request.user.capability_paths(capability)
-        if not paths:
+        if not request.user.capability_paths(capability):
             raise PermissionDenied()
-        org = Organization.objects.filter(path=min(paths, key=len)).first()
+        org = highest_organization(actor=request.user, capability=capability)
         if org is None:
             raise NotFound()
         return org

@@ -13,8 +13,8 @@ from pydantic import StringConstraints
 
 from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
 from dangjian.core.errors import NotFound, ValidationFailed
-from dangjian.core.permissions import require_somewhere
-from dangjian.orgs.selectors import access_organization, organization_list
+from dangjian.core.permissions import can, require_somewhere
+from dangjian.orgs.selectors import access_organization, highest_organization
 
 from . import selectors, services
 from .models import MeetingKind, MeetingStatus
@@ -227,15 +227,9 @@ def _counts(c):
 @router.get("/compliance/summary", response={200: dict, **ERRORS}, summary="组织生活落实情况：按下级组织汇总及支部分页")
 def compliance_summary(request, q: Query[YearQuery]):
     require_somewhere(request.user, "member.view")
-    if q.org is None:
-        paths = request.user.capability_paths("member.view")
-        org = organization_list().filter(path=min(paths, key=len)).first() if paths else None
-        if org is None:
-            raise NotFound(fields={"org": ["党组织：未找到该组织，或您无权查看"]})
-    else:
-        org = _org(request, q.org)
-    if not any(org.path.startswith(path) for path in request.user.capability_paths("member.view")):
-        raise NotFound(fields={"org": ["党组织：未找到该组织，或您无权查看"]})  # the directory is wider than the data
+    org = highest_organization(actor=request.user) if q.org is None else _org(request, q.org)
+    if org is None or not can(request.user, "member.view", org):  # the directory is wider than the data
+        raise NotFound(fields={"org": ["党组织：未找到该组织，或您无权查看"]})
     today = timezone.localdate()
     year = q.year or today.year
     s = selectors.compliance_summary(org=org, year=year, today=today)

@@ -269,7 +269,7 @@ def compliance(request):
 def _compliance_large(request, form, p, org):
     # The organisation picker lists the directory; the summary counts branches of the organisation tree, so
     # it is only for organisations the user may view the members of (elsewhere: not found, as by id).
-    if not any(org.path.startswith(path) for path in request.user.capability_paths("member.view")):
+    if not can(request.user, "member.view", org):
         raise NotFound()
     today = timezone.localdate()
     year = p["end"].year

@@ -58,6 +58,13 @@ def organization_children(*, org: Organization):
     )
 
 
+def highest_organization(*, actor, capability: str = "member.view") -> Organization | None:
+    """The highest organisation on which the actor holds `capability` (the shortest granted path), through
+    the scope: what a page or API call is about when it names none. None without such a grant."""
+    paths = actor.capability_paths(capability)
+    return Organization.objects.filter(path=min(paths, key=len)).first() if paths else None
+
+
 def access_organization(*, actor, org_id: int, for_write: bool = False) -> Organization:
     return load_one(Organization.objects.select_related("parent"), org_id, actor=actor,
                     capability="org.manage" if for_write else None, org_of=lambda org: org)

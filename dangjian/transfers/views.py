@@ -21,7 +21,7 @@ from dangjian.core.scoping import subtree_q
 from dangjian.members.forms import MemberForm
 from dangjian.members.selectors import access_member, own_member
 from dangjian.orgs.models import BRANCH_KINDS, Organization
-from dangjian.orgs.selectors import access_organization
+from dangjian.orgs.selectors import access_organization, highest_organization
 
 from . import rules, selectors, services
 from .forms import ApproveForm, IncomingForm, MobileForm, PlaceForm, ReasonForm, TransferForm, WholeUnitForm
@@ -46,8 +46,7 @@ def transfer_list_view(request):
     side = side if side in ("sender", "receiver") else ""
     org = None
     if side:
-        paths = request.user.capability_paths("member.view")
-        org = Organization.objects.filter(path=min(paths, key=len)).first()
+        org = highest_organization(actor=request.user)
     rows = list(selectors.transfer_list(status=status, side=side, org=org)[:PAGE_SIZE])
     for t in rows:
         t.holder = selectors.holder(t, private=selectors.is_private(actor=request.user, t=t))
