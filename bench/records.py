@@ -113,6 +113,7 @@ def add_records(*, seed: int, today: dt.date, progress=None) -> Counts:
     from dangjian.members.models import MembershipPeriod
     from dangjian.orgs.models import Organization
     from dangjian.transfers.models import Transfer, TransferEvent, TransferParty
+    from dangjian.transfers.tallies import rebuild_transfer_tallies
 
     registry.register({"bench.records.generated": "生成基准业务记录"})
     say = progress or (lambda _msg: None)
@@ -133,6 +134,9 @@ def add_records(*, seed: int, today: dt.date, progress=None) -> Counts:
         t = time.perf_counter()
         rebuild_compliance()
         counts.seconds["meetings"] += time.perf_counter() - t
+        t = time.perf_counter()
+        rebuild_transfer_tallies()
+        counts.seconds["transfers"] += time.perf_counter() - t
         reset_sequences([Meeting, MeetingKindRow, MeetingRecordVersion, Attendance, DuesAssessment, DuesAccount,
                          DuesPayment, Transfer, TransferParty, TransferEvent, MembershipPeriod])
         root = Organization.unscoped.filter(parent__isnull=True).order_by("path").first()

@@ -164,7 +164,7 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     # paths in the loop below; above the subtree, the old ancestor chain loses exactly the moved
     # organisation's own row set and the new chain gains it: no recount of any member or record.
     moved = [(model, tallies.subtree_move_deltas(model, old_path, old_parent.path if old_parent else None,
-                                                 new_parent.path)) for model in tallies.tally_models()]
+                                                 new_parent.path, new_path)) for model in tallies.tally_models()]
     for model, field in _path_denormalised_models():
         model.unscoped.filter(**{f"{field}__gte": lo, f"{field}__lt": hi}).update(
             **{field: Concat(Value(new_path), Substr(field, cut))}

@@ -33,6 +33,7 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.db import connections, models, router, transaction
+from django.utils.module_loading import import_string
 
 from .models import SEGMENT
 
@@ -127,10 +128,13 @@ def stored(model, *, using: str | None = None) -> dict[tuple, tuple]:
     connection = connections[using or router.db_for_write(model)]
     qn = connection.ops.quote_name
     columns = ", ".join(qn(c) for c in ["org_path", *keys, *sums])
+    # keys as the model's fields give them (SQLite returns a date column as text)
+    convert = [model._meta.get_field(c).to_python for c in ["org_path", *keys]]
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {qn(model._meta.db_table)}")  # noqa: S608  # nosec B608
         n = 1 + len(keys)
-        return {tuple(r[:n]): tuple(r[n:]) for r in cursor.fetchall() if any(r[n:])}
+        return {tuple(f(v) for f, v in zip(convert, r[:n], strict=True)): tuple(r[n:])
+                for r in cursor.fetchall() if any(r[n:])}
 
 
 def differences(model, expected: Mapping[tuple, list[int] | tuple]) -> dict[tuple, tuple[tuple, tuple]]:
@@ -142,9 +146,17 @@ def differences(model, expected: Mapping[tuple, list[int] | tuple]) -> dict[tupl
             if have.get(k, zero) != want.get(k, zero)}
 
 
-def subtree_move_deltas(model, path: str, old_parent_path: str | None, new_parent_path: str) -> list[Delta]:
-    """When the subtree at `path` moves: the old parent's chain loses the subtree's row set (the row set at
-    `path` holds the whole subtree) and the new parent's chain gains it; shared ancestors cancel out."""
+def subtree_move_deltas(model, path: str, old_parent_path: str | None, new_parent_path: str,
+                        new_path: str) -> list[Delta]:
+    """When the subtree at `path` moves to `new_path`: the old parent's chain loses the subtree's row set (the
+    row set at `path` holds the whole subtree) and the new parent's chain gains it; shared ancestors cancel
+    out. Called before any path column is rewritten.
+
+    A model whose rows are not each at one path (a transfer counts at both its sides: transfers.tallies)
+    names its own function of the same arguments as `ScopeMeta.tally_move`."""
+    own = getattr(model.ScopeMeta, "tally_move", None)
+    if own is not None:
+        return import_string(own)(path, old_parent_path, new_parent_path, new_path)
     keys, sums = _spec(model)
     out: list[Delta] = []
     for row in model.unscoped.filter(org_path=path).values_list(*keys, *sums):

@@ -29,6 +29,9 @@ class TransferKind(models.TextChoices):
     WHOLE_UNIT = "whole_unit", "整建制转接"
 
 
+COUNTED_KINDS = (TransferKind.WITHIN, TransferKind.OUT, TransferKind.IN)  # in the statistics: not 证明信, not 整建制
+
+
 def mask_contact(text: str) -> str:
     """联系方式 for display (DOMAIN-RULES §7.3): every phone-like run of digits (7 or more, spaces and
     hyphens allowed inside) masked as 138****5678; other text (微信, a place) is kept."""
@@ -56,6 +59,8 @@ class TransferStatus(models.TextChoices):
 
 
 FINISHED = (TransferStatus.CLOSED, TransferStatus.WITHDRAWN)  # every other status is "in transfer"
+# Open and not yet accepted: 在办 in the statistics (a draft is not yet a transfer there)
+OPEN = (TransferStatus.SUBMITTED, TransferStatus.APPROVED, TransferStatus.RETURNED, TransferStatus.EXPIRED)
 # The receiving side reads the free text (转接原因, event notes) only from acceptance on (DOMAIN-RULES §4.1).
 OPEN_TO_RECEIVER = (TransferStatus.ACCEPTED, TransferStatus.PLACED, TransferStatus.CLOSED)
 # A letter can be printed only while it stands or after it served; a withdrawn, returned or expired one is void.
@@ -132,16 +137,8 @@ class Transfer(ScopedModel):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["-created_at", "-id"], name="transfer_newest"),  # the list's order
                    models.Index(fields=["status", "approved_on"], name="transfer_status_approved"),
-                   models.Index(fields=["status", "valid_until"], name="transfer_status_valid"),
-                   # The statistics of a large subtree (selectors.transfer_statistics) read one index range
-                   # per date of the period and nothing else: each index holds every column its part of the
-                   # statistics needs, so the table itself is not visited. `kind` is never first, or SQLite
-                   # would take `kind IN (...)` over the date range.
-                   models.Index(fields=["submitted_on", "kind", "accepted_on", "closed_on", "status"],
-                                name="transfer_submitted"),
-                   models.Index(fields=["accepted_on", "kind", "submitted_on"], name="transfer_accepted"),
-                   models.Index(fields=["closed_on", "kind", "accepted_on", "submitted_on"], name="transfer_closed"),
-                   models.Index(fields=["status", "kind", "submitted_on"], name="transfer_pending")]
+                   models.Index(fields=["status", "valid_until"], name="transfer_status_valid")]
+        # (The statistics read their own counters, TransferTally, not date ranges of this table.)
         constraints = [
             # A member is in at most one unfinished transfer (the service checks first, this catches a race).
             models.UniqueConstraint(fields=["member"], condition=~Q(status__in=["closed", "withdrawn"]),
@@ -188,6 +185,35 @@ class TransferParty(ScopedModel):
     class ScopeMeta:
         path = "org_path"
         member = None
+
+
+class TransferTally(ScopedModel):
+    """接转汇总: per organisation (its whole subtree), measure, day and duration, how many transfers; the
+    `orgs.tallies` mechanism with its own rule for a transfer's two sides and for moves (transfers.tallies).
+    The statistics of any organisation and period read only that organisation's rows."""
+
+    org_path = models.CharField(max_length=255)
+    measure = models.CharField(max_length=8)  # transfers.tallies: out, into, within, done, pending
+    day = models.DateField()
+    days = models.IntegerField(default=0)  # done: submitted → completed; -1 without a submission date
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = "接转汇总"
+        # The upsert's conflict target (orgs.tallies), and one organisation's measures over a period from its
+        # prefix (org_path = P AND measure = M AND day BETWEEN …).
+        constraints = [models.UniqueConstraint(fields=["org_path", "measure", "day", "days"],
+                                               name="transfer_tally_key")]
+
+    class ScopeMeta:
+        path = "org_path"
+        member = None
+        tally_keys = ("measure", "day", "days")  # orgs.tallies: the counter's key after org_path
+        tally_sums = ("count",)
+        tally_move = "dangjian.transfers.tallies.move_deltas"  # a transfer has two sides (orgs.tallies)
+
+    def __str__(self):
+        return f"{self.org_path} {self.measure} {self.day} {self.days}: {self.count}"
 
 
 class TransferEvent(models.Model):

@@ -10,16 +10,17 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, Exists, Func, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import DateField, F, Q, Sum, Value
 
 from dangjian.core.dates import add_months
 from dangjian.core.permissions import load_one
-from dangjian.core.scoping import within_subtree
+from dangjian.core.scoping import current_scope, within_subtree
 from dangjian.orgs.models import BRANCH_KINDS, Organization
 
-from . import rules, workflow
+from . import rules, tallies, workflow
 from .models import (
+    COUNTED_KINDS,
+    OPEN,
     OPEN_TO_RECEIVER,
     MobileMember,
     Side,
@@ -27,6 +28,7 @@ from .models import (
     TransferKind,
     TransferParty,
     TransferStatus,
+    TransferTally,
 )
 
 S = TransferStatus
@@ -146,13 +148,7 @@ def branch_choices(*, committee: Organization):
 # --- Statistics ----------------------------------------------------------------------------------------------
 
 
-PENDING = (S.SUBMITTED, S.APPROVED, S.RETURNED, S.EXPIRED)  # open, not yet accepted
-COUNTED_KINDS = (TransferKind.WITHIN, TransferKind.OUT, TransferKind.IN)  # not 证明信, not 整建制
 SENDER_ONLY, RECEIVER_ONLY = 1, 2  # summed over a transfer's party rows in a subtree: 3 is both
-# A subtree with more party rows than this (one per side in it of every transfer it ever had) is counted
-# from the transfers of the period instead of its party rows (transfer_statistics): 10,000 party rows and
-# their transfers take about as long as a year's transfers of the 1,000,000-member district (29,000).
-PARTY_ROWS_MAX = 10_000
 
 
 @dataclass
@@ -166,30 +162,6 @@ class TransferStats:
     pending: int = 0
 
 
-class DaysBetween(Func):
-    """`later - earlier` in whole days, computed by the database: the median needs the durations, and
-    Django's own date subtraction on SQLite calls a Python function per row."""
-
-    output_field = IntegerField()
-    arity = 2
-
-    def as_sql(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ",
-                              **extra_context)  # PostgreSQL: date - date is an integer of days
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, template="CAST(julianday(%(expressions)s) AS INTEGER)",
-                              arg_joiner=") - julianday(", **extra_context)
-
-
-class SumOfRows(Func):
-    """SUM over all the rows of a subquery, with no GROUP BY (Django's Sum would group the subquery by the
-    transfer it is already restricted to, a few per cent of the statistics' time)."""
-
-    function = "SUM"
-    output_field = IntegerField()
-
-
 def age_labels() -> list[str]:
     """The pending age buckets (rules: `age_buckets`), as the statistics page shows them."""
     buckets = rules.config()["age_buckets"]
@@ -199,125 +171,88 @@ def age_labels() -> list[str]:
 
 
 def transfer_statistics(*, org: Organization | None, start: dt.date, end: dt.date, on: dt.date) -> TransferStats:
-    """For a subtree (or the whole scope) and a period [start, end]: two queries, whatever the number of
-    transfers or organisations, the second answering at most a few hundred grouped rows.
+    """For a subtree (or the whole scope) and a period [start, end]: one query, whatever the number of
+    transfers or organisations.
 
-    The first asks whether the subtree has more than PARTY_ROWS_MAX party rows; the second starts from
-    whichever is smaller:
-    - a small subtree (a branch, a street: every transfer it ever had) from its party rows, as before
-      issue 8, assembled here;
-    - a large one (the whole district: 300,000 party rows, docs/performance.md §7.5) from the transfers
-      of the period: four grouped parts, each one index range of the transfer table that holds every
-      column the part needs (the table itself is not read), each transfer checking its parties against
-      the subtree with one index seek. The parts are disjoint, no transfer is read twice:
-        started   submitted in the period: its flow, and whether it was completed or is pending;
-        accepted  accepted in the period but submitted outside it (or never: letters from outside);
-        closed    out of the district, closed in the period but submitted outside it;
-        pending   pending, submitted before (or after) the period.
-    """
-    # One path range (within_subtree), not the scope's range stacked with the subtree's. Every transfer
-    # counted has a party in this scoped set, exactly as when the statistics read the party rows alone.
-    parties = within_subtree(TransferParty, org.path) if org is not None else TransferParty.objects.all()
-    large = parties.order_by()[PARTY_ROWS_MAX:PARTY_ROWS_MAX + 1].exists()  # ≤ PARTY_ROWS_MAX index entries
-    rows = _from_the_period(parties, start, end, on) if large else _from_the_parties(parties, start, end, on)
-
+    The statistics are about the part of `org`'s subtree the scope shows. When that is one subtree (always, but
+    for a worker holding several separate organisations under `org`), they are read from its counters
+    (transfers.tallies: a few thousand rows for the whole district's year, grouped by the database to a few
+    dozen). Counters of several subtrees cannot be added (a transfer between two of them is one `within`, not
+    an `out` and an `into`): such a scope is counted from its party rows and their transfers instead."""
+    where = _one_subtree(org)
+    counts = _from_the_tally(where, start, end) if where is not None else _from_the_parties(org, start, end)
     out = TransferStats()
     labels = age_labels()
+    buckets = rules.config()["age_buckets"]
     out.pending_by_age = dict.fromkeys(labels, 0)
-    flows = {SENDER_ONLY: "out", RECEIVER_ONLY: "into", SENDER_ONLY + RECEIVER_ONLY: "within"}
     durations: dict[int, int] = {}
-    for started, sides, done, days, age, n in rows:
-        if sides is None:  # started in the period without a party in the subtree (a count, never shown)
-            continue
-        if started:
-            setattr(out, flows[sides], getattr(out, flows[sides]) + n)
-        if done:
+    for measure, submitted, days, n in counts:
+        if measure in tallies.FLOWS:
+            setattr(out, measure, getattr(out, measure) + n)
+        elif measure == tallies.DONE:
             out.completed += n
-            if days is not None:
+            if days != tallies.NO_DAYS:
                 durations[days] = durations.get(days, 0) + n
-        if age is not None:
+        elif n:  # PENDING, waiting since `submitted`
+            waited = (on - submitted).days
             out.pending += n
-            out.pending_by_age[labels[age]] += n
-    # the median of the per-transfer durations (a list of ints, one per completed transfer)
+            out.pending_by_age[labels[next((i for i, hi in enumerate(buckets) if waited <= hi), len(buckets))]] += n
+    # the median of the per-transfer durations
     days = [d for d in sorted(durations) for _ in range(durations[d])]
     out.median_days = statistics.median(days) if days else None
     return out
 
 
-def _grouped(qs, *, started, sides, done, days, age):
-    """The statistics' rows: (started in the period, sides in the subtree, completed in it, days taken,
-    age bucket, number of transfers); the same columns in the same order for every part of a UNION ALL."""
-    return (qs.annotate(started=started, sides=sides, done=done, days=days, age=age)
-            .values("started", "sides", "done", "days", "age").annotate(n=Count("pk"))
-            .values_list("started", "sides", "done", "days", "age", "n"))
+def _one_subtree(org: Organization | None) -> Q | None:
+    """Which counters hold the statistics of `org` (None: the whole scope) as the scope sees it, or None when
+    the scope shows several separate subtrees of it."""
+    active = current_scope()
+    if active.everything:  # system work: the organisation asked about, or the tree itself (one district)
+        return Q(org_path=org.path) if org is not None else Q(org_path__in=Organization.unscoped.filter(
+            parent__isnull=True).values("path"))
+    if org is not None and any(org.path.startswith(p) for p in active.subtrees):
+        return Q(org_path=org.path)
+    shown = [p for p in active.subtrees if org is None or p.startswith(org.path)]
+    return Q(org_path=shown[0]) if len(shown) == 1 else None
 
 
-ONE, ZERO, NULL = Value(1), Value(0), Value(None, output_field=IntegerField())
+def _from_the_tally(where: Q, start: dt.date, end: dt.date):
+    """(measure, submitted day for pending, days, count): the period's flows and completions grouped by
+    duration, and every open transfer by its submission day. Two parts, each one index range (as an OR,
+    SQLite read every row of the organisation, all years). Unscoped: `where` names only visible subtrees."""
+    counters = TransferTally.unscoped.filter(where).order_by()
+
+    def grouped(qs, submitted):
+        return (qs.annotate(submitted=submitted).values("measure", "submitted", "days").annotate(n=Sum("count"))
+                .values_list("measure", "submitted", "days", "n"))
+
+    period = grouped(counters.filter(measure__in=(*tallies.FLOWS, tallies.DONE), day__range=(start, end)),
+                     Value(None, output_field=DateField()))
+    return period.union(grouped(counters.filter(measure=tallies.PENDING), F("day")), all=True)
 
 
-def _from_the_parties(parties, start, end, on):
-    """A small subtree, from its party rows (transfer_party_scope) and their transfers, one row per
-    transfer assembled here: a few thousand rows at most, cheaper than grouping them in SQL."""
+def _from_the_parties(org: Organization | None, start: dt.date, end: dt.date):
+    """Several subtrees shown (see transfer_statistics): from their party rows and the transfers of these,
+    one row per transfer assembled here, in the counters' terms (transfers.tallies)."""
+    parties = within_subtree(TransferParty, org.path) if org is not None else TransferParty.objects.all()
     relevant = (Q(transfer__submitted_on__range=(start, end)) | Q(transfer__accepted_on__range=(start, end))
                 | Q(transfer__kind=TransferKind.OUT, transfer__closed_on__range=(start, end))
-                | Q(transfer__status__in=PENDING))  # only what the period can count
+                | Q(transfer__status__in=OPEN))  # only what the period can count
     rows = parties.filter(relevant, transfer__kind__in=COUNTED_KINDS).values_list(
         "transfer_id", "side", "transfer__status", "transfer__submitted_on", "transfer__accepted_on",
         "transfer__closed_on", "transfer__kind")
     by_transfer: dict[int, list] = {}
     for tid, side, *item in rows:
         by_transfer.setdefault(tid, [0, *item])[0] += SENDER_ONLY if side == Side.SENDER else RECEIVER_ONLY
-    buckets = rules.config()["age_buckets"]
+    flows = {SENDER_ONLY: tallies.OUT, RECEIVER_ONLY: tallies.INTO, SENDER_ONLY + RECEIVER_ONLY: tallies.WITHIN}
     for sides, status, submitted, accepted, closed, kind in by_transfer.values():
+        if submitted is not None and start <= submitted <= end:
+            yield flows[sides], None, 0, 1
         done_on = accepted or (closed if kind == TransferKind.OUT else None)
-        done = done_on is not None and start <= done_on <= end
-        days = (done_on - submitted).days if done and submitted is not None else None
-        age = None
-        if status in PENDING and submitted is not None:
-            waited = (on - submitted).days
-            age = next((i for i, hi in enumerate(buckets) if waited <= hi), len(buckets))
-        started = submitted is not None and start <= submitted <= end
-        yield started, sides, done, days, age, 1
-
-
-def _from_the_period(parties, start, end, on):
-    """A large subtree, from the period's transfers: four grouped parts, one index range each (see
-    transfer_statistics)."""
-    mine = parties.filter(transfer=OuterRef("pk")).order_by()
-    # which of the transfer's sides lie in the subtree: 1 the sender's only, 2 the receiver's only, 3 both,
-    # NULL neither (one seek into transfer_party_sides, both rows next to each other)
-    sides = Subquery(mine.annotate(
-        code=SumOfRows(Case(When(side=Side.SENDER, then=Value(SENDER_ONLY)), default=Value(RECEIVER_ONLY))))
-        .values("code"))
-    # Unscoped on purpose: a transfer counts only with a party in `mine`, the scoped party set (through
-    # `sides` or Exists); the scoped manager would add a second EXISTS per transfer on the same index.
-    counted = Transfer.unscoped.filter(kind__in=COUNTED_KINDS).order_by()
-    period = (start, end)
-    started_in = Q(submitted_on__range=period)
-    # completed: accepted, or out of the district its receipt (closed) back without an acceptance
-    done_in = Q(done_on__range=period)
-    done_on = Coalesce("accepted_on", Case(When(kind=TransferKind.OUT, then="closed_on")))
-    # waiting `on - submitted` days ≤ hi  ⇔  submitted ≥ on - hi: the age bucket without date arithmetic
-    age = Case(*(When(submitted_on__gte=on - dt.timedelta(days=hi), then=Value(i))
-                 for i, hi in enumerate(rules.config()["age_buckets"])),
-               default=Value(len(rules.config()["age_buckets"])))
-    started = _grouped(counted.alias(done_on=done_on).filter(started_in), started=ONE, sides=sides,
-                       done=Case(When(done_in, then=ONE), default=ZERO),
-                       days=Case(When(done_in, then=DaysBetween("done_on", "submitted_on"))),
-                       age=Case(When(status__in=PENDING, then=age)))
-    # `~started_in` is never an index range (its NULL test keeps it so): SQLite keeps to each part's own
-    # date range (the submitted_on index would also answer `submitted_on < start OR submitted_on > end`);
-    # the EXISTS comes last so that only the part's own rows pay for it
-    rest = counted.filter(~started_in)
-    accepted = _grouped(rest.filter(accepted_on__range=period).filter(Exists(mine)), started=ZERO, sides=ONE,
-                        done=ONE, days=DaysBetween("accepted_on", "submitted_on"), age=NULL)
-    # and no filter on accepted_on IS NULL: SQLite would take that (an equality) over the closed_on range
-    closed = _grouped(rest.filter(kind=TransferKind.OUT, closed_on__range=period).filter(Exists(mine)),
-                      started=ZERO, sides=ONE, done=Case(When(accepted_on__isnull=True, then=ONE), default=ZERO),
-                      days=DaysBetween("closed_on", "submitted_on"), age=NULL)
-    pending = _grouped(rest.filter(status__in=PENDING, submitted_on__isnull=False).filter(Exists(mine)),
-                       started=ZERO, sides=ONE, done=ZERO, days=NULL, age=age)
-    return started.union(accepted, closed, pending, all=True)
+        if done_on is not None and start <= done_on <= end:
+            yield tallies.DONE, None, (done_on - submitted).days if submitted is not None else tallies.NO_DAYS, 1
+        if status in OPEN and submitted is not None:
+            yield tallies.PENDING, submitted, 0, 1
 
 
 # --- 流动党员 ------------------------------------------------------------------------------------------------

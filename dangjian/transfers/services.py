@@ -26,8 +26,9 @@ from dangjian.orgs.models import BRANCH_KINDS, Organization, OrgKind
 from dangjian.orgs.services import organization_move
 from dangjian.recruitment.services import case_follow_member, case_member_left
 
-from . import notices, rules, workflow
+from . import notices, rules, tallies, workflow
 from .models import (
+    COUNTED_KINDS,
     FINISHED,
     PRINTABLE,
     LetterCounter,
@@ -81,6 +82,10 @@ def handling_committee(org: Organization) -> Organization:
 
 
 def _record(t: Transfer, *, actor, action: str, old: str, on: dt.date, note: str = "", changes=None) -> None:
+    """Every action ends here, after its writes: the event, the audit, and the statistics' counters (the
+    transfer's as `_lock` found it replaced by its own now; none before for a new one)."""
+    if t.kind in COUNTED_KINDS:
+        tallies.retally(getattr(t, "tallied_before", None), tallies.facts_of(t))
     TransferEvent.objects.create(transfer=t, action=action, from_status=old, to_status=t.status, on=on,
                                  actor=actor_user(actor), actor_label=actor_label(actor), note=note[:200])
     audit = {"status": [old, t.status], "on": on.isoformat(), **(changes or {})}
@@ -95,8 +100,11 @@ _AUDIT = {"whole_unit": "moved_whole", "create": "created", "register": "registe
 def _lock(transfer: Transfer) -> Transfer:
     """The row, locked and current. The caller loaded `transfer` through the scope; this reads it again
     under the lock (unscoped for that reason only) so two people acting at once see each other's result."""
-    return (Transfer.unscoped.select_for_update(of=("self",)).select_related("member", "from_org", "to_org")
-            .get(pk=transfer.pk))
+    t = (Transfer.unscoped.select_for_update(of=("self",)).select_related("member", "from_org", "to_org")
+         .get(pk=transfer.pk))
+    if t.kind in COUNTED_KINDS:
+        t.tallied_before = tallies.facts_of(t)  # what its counters hold now (`_record` replaces them)
+    return t
 
 
 def _move(t: Transfer, action: str, on: dt.date) -> str:
