@@ -52,7 +52,7 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
         assert r.p50 is not None and r.p50 > 0 and r.p95 >= r.p50 and r.ref_p50 > 0 and r.ratio > 0, r
         assert r.database in ("sqlite", "postgresql") and r.dataset.startswith("300/")
     plans = [r for r in rows if r.operation.startswith("计划")]
-    assert len(plans) == 14  # 7 checks, before and after the operations
+    assert len(plans) == 16  # 8 checks, before and after the operations
     assert all(r.verdict == "计划正常 PLAN OK" for r in plans), [r.note for r in plans if r.verdict != "计划正常 PLAN OK"]
     # One printed table row per result, with numbers in the p50/p95 columns of the measured ones.
     table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| 操作")]

@@ -21,6 +21,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -531,20 +532,92 @@ def member_count_capped(qs, *, cap: int = 10_000) -> tuple[int, bool]:
     return min(n, cap), n <= cap
 
 
+# The list filters the counters (members.tallies.DIMENSIONS) can answer alone: filter → (dimension, whether the
+# filter is a prefix of the counted values: 学历 filters by level, the counters hold the full code).
+TALLIED_FILTERS = {
+    "status": ("status", False),
+    "gender": ("gender", False),
+    "education_level": ("education", True),
+    "sector": ("sector", False),
+}
+_OTHER_FILTERS = ("q", "age_band")
+
+
+def member_count(*, filters: MemberFilters | None = None, cap: int = 10_000) -> tuple[int, bool]:
+    """`(n, exact)`: how many members `member_list(filters=filters)` holds, for the list page's total.
+
+    Exact from the counters (MemberTally) when they hold the answer: no filter or one tallied filter, over a
+    subtree the scope covers (`_tally_count`); one small index query, so a district's "正式党员" shows its
+    real total. Any other combination is counted up to `cap` (`member_count_capped`), as before. One query
+    either way."""
+    f = filters or MemberFilters()
+    n = _tally_count(f)
+    if n is not None:
+        return n, True
+    return member_count_capped(member_list(filters=f), cap=cap)
+
+
+def _tally_count(f: MemberFilters) -> int | None:
+    """The list's total from the counters, or None when they cannot give exactly what the list holds: a
+    filter they do not hold (a name, an age band), two filters (they keep each dimension alone, not their
+    combinations), or rows the counters of the visible subtrees do not match (see `_list_tally_paths`)."""
+    used = [name for name in (*_OTHER_FILTERS, *TALLIED_FILTERS) if _filter_value(f, name)]
+    if len(used) > 1 or any(name in _OTHER_FILTERS for name in used):
+        return None
+    paths = _list_tally_paths(f.org)
+    if paths is None:
+        return None
+    dimension, prefix = TALLIED_FILTERS[used[0]] if used else ("status", False)  # every member has one status
+    counters = MemberTally.objects.filter(org_path__in=paths, dimension=dimension)
+    if used:
+        value = _filter_value(f, used[0])
+        counters = counters.filter(value__startswith=value) if prefix else counters.filter(value=value)
+    return counters.aggregate(n=Coalesce(Sum("count"), 0))["n"]
+
+
+def _filter_value(f: MemberFilters, name: str) -> str:
+    """A filter as `member_list` applies it ("" when it applies none)."""
+    value = getattr(f, name)
+    if name == "q":
+        return " ".join(value.split())
+    return value[:1] if name == "education_level" else value
+
+
+def _list_tally_paths(org: Organization | None) -> list[str] | None:
+    """`_tally_paths`, but None for the whole list under an everything-scope: that list is unscoped and holds
+    the members who left the roster too (LEFT_PATH), whom no counter counts. (A page's scope never is one.)"""
+    if org is None and current_scope().everything:
+        return None
+    return _tally_paths(org)
+
+
 def member_page(*, filters: MemberFilters | None = None, after: tuple[str, int] | None = None,
                 before: tuple[str, int] | None = None, size: int = 20) -> tuple[list[Member], bool]:
     """Keyset pagination of `member_list` on its order (org_path, id): the `size` members after the last
-    row shown (or before the first), whatever the depth: an index seek instead of OFFSET, which reads every
-    row before the page (page 500 of the district: 614 ms with OFFSET, 18 ms this way, docs/performance.md).
+    row shown (or before the first), whatever the depth: an index seek from the key (`_seek`) instead of
+    OFFSET, which reads every row before the page (page 500 of the district: 614 ms with OFFSET, docs/performance.md).
     Returns the rows and whether more lie further in the direction of travel."""
     qs = member_list(filters=filters)
     if before is not None:
         path, pk = before
-        qs = qs.filter(Q(org_path__lt=path) | Q(org_path=path, pk__lt=pk)).order_by("-org_path", "-id")
-        rows = list(qs[: size + 1])
+        qs = _seek(Q(org_path__lte=path), qs).filter(Q(org_path__lt=path) | Q(org_path=path, pk__lt=pk))
+        rows = list(qs.order_by("-org_path", "-id")[: size + 1])
         return list(reversed(rows[:size])), len(rows) > size
     if after is not None:
         path, pk = after
-        qs = qs.filter(Q(org_path__gt=path) | Q(org_path=path, pk__gt=pk))
+        qs = _seek(Q(org_path__gte=path), qs).filter(Q(org_path__gt=path) | Q(org_path=path, pk__gt=pk))
     rows = list(qs[: size + 1])
     return rows[:size], len(rows) > size
+
+
+def _seek(bound: Q, qs):
+    """`qs` with `bound`, an org_path range that starts at the page's key, FIRST in its WHERE clause.
+
+    The keyset condition itself, "(org_path, id) after the key", is an OR that no index search can start
+    from; the plain bound beside it can. But the scope (and a chosen organisation) already bound org_path,
+    and SQLite searches the index from the first lower (upper) bound of the column it meets and checks the
+    others row by row, so behind the scope's range it read every row before the page; PostgreSQL did the same
+    without the plain bound (page 500 of the district's "正式党员、女": 27 ms → 0.6 ms on PostgreSQL at
+    1,000,000 members, 3 → 0.07 ms on SQLite at 100,000, bench/). `&` keeps the left-hand conditions first
+    and the right-hand (scoped) ones in full; it keeps the left-hand `select_related`, hence set again."""
+    return (Member.unscoped.filter(bound) & qs).select_related("organization")

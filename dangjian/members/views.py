@@ -25,9 +25,8 @@ from .selectors import (
     access_discipline,
     access_member,
     discipline_list,
-    member_count_capped,
+    member_count,
     member_history,
-    member_list,
     member_page,
     own_member,
 )
@@ -56,7 +55,7 @@ def member_list_view(request):
     filters = filters_from_request(request)
     after, before = _page_key(request.GET.get("after")), _page_key(request.GET.get("before"))
     rows, more = member_page(filters=filters, after=after, before=None if after else before, size=PAGE_SIZE)
-    total, exact = member_count_capped(member_list(filters=filters))
+    total, exact = member_count(filters=filters)
     query = request.GET.copy()
     for key in ("after", "before", "page"):
         query.pop(key, None)
