@@ -84,6 +84,19 @@ def test_member_statistics_match_the_rows(district):
     assert stats["age_band"] == {label: expected_bands[label] for label, _, _ in codes.AGE_BANDS}
 
 
+def test_the_seed_counts_its_organisations(district):
+    """The organisations are inserted in bulk (members/demo.py): their counters (orgs.OrgTally) are kept there."""
+    from dangjian.orgs.models import BRANCH_KINDS, Organization, OrgKind, OrgTally
+    from dangjian.orgs.org_tally import org_tally_differences
+
+    assert org_tally_differences() == {}
+    with system_scope("test: the root's counters"):
+        root = dict(OrgTally.objects.filter(org_path=district.root.path).values_list("part", "count"))
+        assert root["branches"] == Organization.objects.filter(kind__in=BRANCH_KINDS).count() > 0
+        parents = Organization.objects.filter(kind=OrgKind.PARTY_GROUP).values_list("parent_id", flat=True)
+        assert root.get("grouped", 0) == len(set(parents))
+
+
 def test_political_birthdays_use_the_stored_month_day(district):
     assert political_birthday_days(dt.date(2027, 2, 28)) == [228, 229]
     assert political_birthday_days(dt.date(2028, 2, 28)) == [228]

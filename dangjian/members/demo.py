@@ -848,6 +848,7 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
     from dangjian.members.services import member_build
     from dangjian.members.tallies import member_dimensions, tally_apply
     from dangjian.orgs.models import CommitteeMember, Organization, OrgKind
+    from dangjian.orgs.org_tally import tally_new_tree
 
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
@@ -858,6 +859,7 @@ def load_district(*, members: int, seed: int, today: dt.date, district_name: str
     hashes = [hasher.submit(make_password, password) for _ in DEMO_ACCOUNTS] if password is not None else []
     with hasher, transaction.atomic():
         created = _create_organizations(plan)
+        tally_new_tree(created.values())  # inserted around organization_create: counted here (orgs.org_tally)
         say(f"已建立 {len(created)} 个党组织")
         sector_of = {o.pk: o.sector for o in created.values()}
 
@@ -920,7 +922,8 @@ def _create_organizations(plan: OrgSpec) -> dict[int, Organization]:
     order, the parent's `child_seq` = its number of children. One INSERT batch instead of ~38,000 service
     calls (each a locked parent row and an audit entry: on PostgreSQL the 1M city's seed never finished).
     The plan satisfies the placement rules by construction (build_plan); the caller's summary audit entry
-    counts the organisations by kind. There are no member counters to keep yet: members come after."""
+    counts the organisations by kind, and the caller adds them to the organisation counters
+    (`orgs.org_tally.tally_new_tree`). There are no member counters to keep yet: members come after."""
     from django.db.models import Max
 
     from dangjian.core.bulk import bulk_insert

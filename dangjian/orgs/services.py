@@ -15,7 +15,7 @@ from dangjian.core.errors import Conflict, ValidationFailed
 from dangjian.core.permissions import require
 from dangjian.core.scoping import ScopedModel, subtree_bounds
 
-from . import tallies
+from . import org_tally, tallies
 from .models import BRANCH_KINDS, CommitteeMember, Organization, OrgKind, path_segment
 
 registry.register(
@@ -96,10 +96,12 @@ def organization_create(*, actor, parent: Organization | None, name: str, kind: 
         require(actor, "org.manage", parent)
     _check_placement(kind, parent)
     path, depth = _next_child_path(parent)
+    counted = org_tally.Change(parent.pk if parent else None)  # a new 党小组 may make its parent `grouped`
     org = Organization.unscoped.create(
         path=path, depth=depth, parent=parent, name=name.strip(), kind=kind, unit_category=unit_category,
         sector=sector, subdistrict=subdistrict.strip(), has_approval_authority=has_approval_authority,
     )
+    counted.done(org.pk)
     log_action(actor=actor, action="orgs.organization.created", target=org,
                changes={f: getattr(org, f) for f in ORG_FIELDS} | {"parent": str(parent) if parent else None})
     return org
@@ -119,9 +121,13 @@ def organization_update(*, actor, org: Organization, **fields) -> Organization:
         _check_placement(fields["kind"], org.parent)
         _check_children_under(fields["kind"], org)
     old = {f: getattr(org, f) for f in fields}
+    # Of these fields only the kind is counted (orgs.org_tally: a branch or not; a 党小组 counts in its parent's).
+    counted = org_tally.Change(org.pk, org.parent_id) if fields.get("kind", org.kind) != org.kind else None
     for f, v in fields.items():
         setattr(org, f, v.strip() if isinstance(v, str) else v)
     org.save(update_fields=list(fields))
+    if counted:
+        counted.done()
     if "sector" in fields and org.sector != old["sector"]:
         _retally_sector(org, old["sector"])
     changes = diff(old, {f: getattr(org, f) for f in fields})
@@ -154,6 +160,9 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     _check_placement(org.kind, new_parent)
     old_parent = org.parent
     old_path = org.path
+    # The subtree's organisation counters move with its paths below; only the two parents' `grouped` can
+    # change (a 党小组 leaves one branch for another): orgs.org_tally.
+    counted = org_tally.Change(org.parent_id, new_parent.pk)
     new_path, new_depth = _next_child_path(new_parent)
     cut = len(old_path) + 1
     lo, hi = subtree_bounds(old_path)
@@ -172,6 +181,7 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     for model, deltas in moved:
         tallies.tally_add(model, deltas)
     Organization.unscoped.filter(pk=org.pk).update(parent=new_parent)
+    counted.done()
     org.refresh_from_db()
     log_action(actor=actor, action="orgs.organization.moved", target=org,
                changes={"parent": [str(old_parent), str(new_parent)], "path": [old_path, org.path]})
@@ -205,9 +215,11 @@ def organization_dissolve(*, actor, org: Organization, on: dt.date) -> Organizat
     live_children = Organization.unscoped.filter(path__gt=lo, path__lt=hi, is_dissolved=False).count()
     if live_children:
         raise Conflict(f"该组织还有 {live_children} 个未撤销的下级组织，请先撤销或调整")
+    counted = org_tally.Change(org.pk, org.parent_id)  # a branch counts as dissolved; a 党小组 its parent's
     org.is_dissolved = True
     org.dissolved_on = on
     org.save(update_fields=["is_dissolved", "dissolved_on"])
+    counted.done()
     for seat in CommitteeMember.unscoped.filter(organization=org, left_on__isnull=True):
         seat.left_on = on
         seat.save(update_fields=["left_on"])

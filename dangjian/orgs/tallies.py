@@ -3,8 +3,10 @@
 A tally model holds, for each organisation, one row per key with sums over its WHOLE subtree (its own rows
 and every descendant's), so a statistic of any organisation — the root of a city included — reads only that
 organisation's and its children's few rows: no range over a million rows, no sum over descendants.
-`members.MemberTally` (member counts by dimension), `dues.DuesTally` (党费 due, paid, accounts by month) and
-`meetings.ComplianceTally` (branches by compliance) are the three. A model declares itself in its `ScopeMeta`:
+`members.MemberTally` (member counts by dimension), `dues.DuesTally` (党费 due, paid, accounts by month),
+`meetings.ComplianceTally` (branches by compliance), `orgs.OrgTally` (organisations by kind and state) and
+`transfers.TransferTally` (transfers by flow, completion and wait; a transfer counts at both its sides, so it
+moves by its own rule, `ScopeMeta.tally_move`) are the five. A model declares itself in its `ScopeMeta`:
 
     tally_keys = ("dimension", "value")   # the key columns after org_path (the unique constraint's order)
     tally_sums = ("count",)               # the integer columns added up

@@ -16,6 +16,7 @@ from dangjian.meetings import compliance, selectors, services
 from dangjian.meetings.models import ComplianceMark, ComplianceTally, MeetingStatus
 from dangjian.orgs import tallies
 from dangjian.orgs.models import Organization, OrgKind
+from dangjian.orgs.org_tally import rebuild_org_tallies
 from dangjian.testing import acting_as, make_member, make_org
 
 from .test_compliance import TZ, build_year, held
@@ -121,6 +122,7 @@ def test_dissolved_branches_and_gone_groups_are_left_out_as_in_the_full_table(di
     # Set directly: organization_dissolve needs the members moved first; only the flags matter here.
     Organization.unscoped.filter(pk=group.pk).update(is_dissolved=True)  # 第二中学 loses its only 党小组
     Organization.unscoped.filter(pk=d.branch_b1.pk).update(is_dissolved=True)
+    rebuild_org_tallies()  # written around the services: the organisation counters are recomputed, as for bench data
     with acting_as(d.users["district_admin"]):
         table, expected = expected_summary(d, d.root, today)
         summary = selectors.compliance_summary(org=d.root, year=2025, today=today)
