@@ -25,20 +25,26 @@ _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.Boolea
 def bulk_insert(model, objs: list, *, assign_ids: bool = False) -> None:
     """INSERT unsaved instances of `model`. Scope filters do not apply to inserts: the caller checked them.
 
-    assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: `bulk_create` (Django 5.2
-    sends each column as one UNNEST array: few statements, cheap to parse), which sets the pks. SQLite: one
-    prepared statement without the pk column through `executemany`; the instances do NOT get their pk (the
-    caller looks the new rows up, as the roster import does by digest).
-
+    assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: the ids are drawn from
+    the table's sequence in one statement and set on the instances, then the rows go in by `COPY`.
+    SQLite: one prepared statement without the pk column through `executemany`; the instances do NOT get
+    their pk (the caller looks the new rows up, as the roster import does).
     assign_ids=True: ids are max(id) + 1 onwards, set on the instances with their `_state`. Only for a caller
     filling tables inside its own transaction that nobody else writes to (the demo seed, the benchmark
     generator), and it must call `reset_sequences()` once when done (PostgreSQL's sequences lag behind).
+
+    `COPY` rather than Django's `bulk_create` on PostgreSQL: bulk_create prepares every value through the
+    generic field machinery and psycopg adapts each column array again (a 10,000-member roster: about 0.9 s of
+    Python before the server does anything, docs/performance.md §10); COPY streams the cheaply converted
+    rows, and the server inserts while the rest are still being sent.
     """
     if not objs:
         return
     connection = connections[router.db_for_write(model)]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if not assign_ids and (connection.vendor != "sqlite" or any(f.db_default is not NOT_PROVIDED for f in fields)):
+    if any(f.db_default is not NOT_PROVIDED for f in fields):  # a database default must come from the database
+        if assign_ids:
+            raise TypeError(f"{model.__name__}: assign_ids with a database default")
         model._base_manager.bulk_create(objs, batch_size=BATCH_SIZE)
         return
     for f in fields:  # auto_now/auto_now_add: pre_save once for the batch, the same value on every object
@@ -47,13 +53,47 @@ def bulk_insert(model, objs: list, *, assign_ids: bool = False) -> None:
             for obj in objs:
                 setattr(obj, f.attname, value)
     rows = _rows(connection, fields, objs)
-    ops = connection.ops
     columns = [f.column for f in fields]
-    first = 0
+    ids = None
     if assign_ids:
         first = (model._base_manager.using(connection.alias).aggregate(m=Max("pk"))["m"] or 0) + 1
+        ids = range(first, first + len(objs))
+    elif connection.vendor == "postgresql":
+        ids = _sequence_values(connection, model, len(objs))
+    if ids is not None:
         columns.insert(0, model._meta.pk.column)
-        rows = [(first + i, *row) for i, row in enumerate(rows)]
+        rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+    if connection.vendor == "postgresql":
+        _copy(connection, model, columns, rows)
+    else:
+        _execute_many(connection, model, columns, rows)
+    if ids is not None:
+        pk = model._meta.pk.attname
+        for value, obj in zip(ids, objs, strict=True):
+            setattr(obj, pk, value)
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def _sequence_values(connection, model, n: int) -> list[int]:
+    """`n` new ids from the table's own sequence (its identity column): safe beside concurrent inserts."""
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [qn(model._meta.db_table), model._meta.pk.column, n])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _copy(connection, model, columns: list[str], rows: list[tuple]) -> None:
+    qn = connection.ops.quote_name
+    sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:  # psycopg's own cursor
+        for row in rows:
+            copy.write_row(row)
+
+
+def _execute_many(connection, model, columns: list[str], rows: list[tuple]) -> None:
+    ops = connection.ops
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters  # nosec B608
         ops.quote_name(model._meta.db_table), ", ".join(ops.quote_name(c) for c in columns),
         ", ".join(["%s"] * len(columns)),
@@ -61,12 +101,6 @@ def bulk_insert(model, objs: list, *, assign_ids: bool = False) -> None:
     with connection.cursor() as cursor:
         for i in range(0, len(rows), CHUNK):
             cursor.executemany(sql, rows[i : i + CHUNK])
-    if assign_ids:
-        pk = model._meta.pk.attname
-        for i, obj in enumerate(objs):
-            setattr(obj, pk, first + i)
-            obj._state.adding = False
-            obj._state.db = connection.alias
 
 
 def _rows(connection, fields: list, objs: list) -> list[tuple]:

@@ -1,0 +1,81 @@
+"""`core.bulk.bulk_insert`, the one fast INSERT path (roster import, demo seed, benchmark generator): the rows
+it writes must be exactly the rows `save()` writes, text that needs escaping in COPY included, and the ids it
+hands out (PostgreSQL: from the table's sequence) must never collide with the next ordinary insert."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from dangjian.core.bulk import bulk_insert, reset_sequences
+from dangjian.members.forms import MemberForm
+from dangjian.members.models import Member
+from dangjian.members.services import member_build
+from dangjian.orgs.models import Organization
+from dangjian.testing import MemberDataFactory
+
+# what COPY's text format must escape, and what it must not mistake for NULL
+AWKWARD = ["制表\t符", "换\n行", "回\r车", "反斜\\杠", "\\N", "", "引'号\"", "😀 表情"]
+COLUMNS = [f.attname for f in Member._meta.concrete_fields if f.attname not in ("id", "created_at", "updated_at")]
+
+
+def built(district, n: int) -> list[Member]:
+    members = []
+    for i in range(n):
+        data = MemberDataFactory()
+        data["organization"] = district.branch_a1.pk
+        form = MemberForm(data=data, organizations=Organization.unscoped.all())
+        assert form.is_valid(), form.errors
+        m = member_build(form.cleaned_data)
+        m.work_unit = AWKWARD[i % len(AWKWARD)]
+        m.address = AWKWARD[(i + 3) % len(AWKWARD)]
+        members.append(m)
+    return members
+
+
+def stored(pks) -> list[tuple]:
+    return list(Member.unscoped.filter(pk__in=pks).order_by("id_number_digest").values_list(*COLUMNS))
+
+
+def as_saved(members: list[Member]) -> list[tuple]:
+    return sorted((tuple(getattr(m, c) for c in COLUMNS) for m in members), key=lambda r: r[COLUMNS.index("id_number_digest")])
+
+
+def test_rows_are_written_as_save_writes_them_and_get_their_ids_where_the_database_gives_them(district):
+    members = built(district, 16)
+    expected = as_saved(members)
+    before = set(Member.unscoped.values_list("pk", flat=True))
+    bulk_insert(Member, members)
+    new = Member.unscoped.exclude(pk__in=before)
+    pks = sorted(new.values_list("pk", flat=True))
+    assert stored(pks) == expected
+    stamps = set(new.values_list("created_at", flat=True))
+    assert len(stamps) == 1 and None not in stamps  # auto_now_add: one timestamp for the batch
+    if connection.vendor == "postgresql":  # ids drawn from the sequence and set on the instances
+        assert sorted(m.pk for m in members) == pks
+        assert all(not m._state.adding for m in members)
+    else:  # SQLite's executemany gives none back: the roster import reads them back itself
+        assert all(m.pk is None for m in members)
+    # the next ordinary insert takes a fresh id
+    other = built(district, 1)[0]
+    other.save()
+    assert other.pk > max(pks)
+
+
+def test_assigned_ids_continue_from_the_largest_and_the_sequence_follows(district):
+    top = Member.unscoped.order_by("-pk").values_list("pk", flat=True).first()
+    members = built(district, 8)
+    expected = as_saved(members)
+    bulk_insert(Member, members, assign_ids=True)
+    assert [m.pk for m in members] == list(range(top + 1, top + 9))
+    assert stored([m.pk for m in members]) == expected
+    reset_sequences([Member])
+    other = built(district, 1)[0]
+    other.save()
+    assert other.pk == top + 9
+
+
+@pytest.mark.parametrize("assign_ids", [False, True])
+def test_nothing_is_written_for_no_rows(district, assign_ids, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        bulk_insert(Member, [], assign_ids=assign_ids)
