@@ -17,7 +17,7 @@ from django.core.management.color import no_style
 from django.db import connections, models, router
 from django.db.models import NOT_PROVIDED, Max
 
-BATCH_SIZE = 2000  # rows per bulk_create batch (PostgreSQL)
+BATCH_SIZE = 2000  # rows per bulk_create batch (a model with a database default)
 CHUNK = 10_000  # rows per executemany
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
@@ -87,7 +87,9 @@ def _sequence_values(connection, model, n: int) -> list[int]:
 def _copy(connection, model, columns: list[str], rows: list[tuple]) -> None:
     qn = connection.ops.quote_name
     sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:  # psycopg's own cursor
+    # psycopg's own cursor: Django's wrapper has no copy(); its errors are translated here as Django's are
+    # (a unique clash must arrive as IntegrityError: the roster import turns it into a message)
+    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
 

@@ -839,7 +839,7 @@ def _member_builder():
 
 
 def _new_member_ids(members: list[Member]) -> list[int]:
-    """The pks of the members just inserted, in the same order. PostgreSQL's bulk_create set them. SQLite's
+    """The pks of the members just inserted, in the same order. On PostgreSQL `bulk_insert` set them (from the sequence). SQLite's
     executemany does not: there the new rows are the len(members) highest ids, because ids only grow
     (AUTOINCREMENT) and this transaction has held SQLite's only write lock since its first INSERT; they
     are read back from the end of the table (a short range, instead of an IN list of every digest)."""

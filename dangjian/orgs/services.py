@@ -150,7 +150,7 @@ def _path_denormalised_models() -> list[tuple[type, str]]:
 @transaction.atomic
 def organization_move(*, actor, org: Organization, new_parent: Organization) -> Organization:
     """Move a whole subtree under another parent: paths of organisations and of every row that copies them."""
-    _current(org, new_parent)
+    _current(org, new_parent, org.parent)  # the old parent too (org_tally.Change reads it): one lock order
     require(actor, "org.manage", org)
     require(actor, "org.manage", new_parent)
     if new_parent.pk == org.pk or org.is_ancestor_of(new_parent):
@@ -171,7 +171,8 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     )
     # Every tally model (orgs.tallies: one row set per organisation holding its whole subtree) moves with the
     # paths in the loop below; above the subtree, the old ancestor chain loses exactly the moved
-    # organisation's own row set and the new chain gains it: no recount of any member or record.
+    # organisation's own row set and the new chain gains it: no recount of any member or record. (A model
+    # whose rows count at two paths, the transfers', recounts what touches the subtree: ScopeMeta.tally_move.)
     moved = [(model, tallies.subtree_move_deltas(model, old_path, old_parent.path if old_parent else None,
                                                  new_parent.path, new_path)) for model in tallies.tally_models()]
     for model, field in _path_denormalised_models():

@@ -152,7 +152,8 @@ def subtree_move_deltas(model, path: str, old_parent_path: str | None, new_paren
                         new_path: str) -> list[Delta]:
     """When the subtree at `path` moves to `new_path`: the old parent's chain loses the subtree's row set (the
     row set at `path` holds the whole subtree) and the new parent's chain gains it; shared ancestors cancel
-    out. Called before any path column is rewritten.
+    out. Called after the organisations' own paths are rewritten and before the columns that copy them
+    (the tallies' and every other `org_path`).
 
     A model whose rows are not each at one path (a transfer counts at both its sides: transfers.tallies)
     names its own function of the same arguments as `ScopeMeta.tally_move`."""

@@ -14,7 +14,7 @@ from django.db.models import DateField, F, Q, Sum, Value
 
 from dangjian.core.dates import add_months
 from dangjian.core.permissions import load_one
-from dangjian.core.scoping import current_scope, within_subtree
+from dangjian.core.scoping import collapse_paths, current_scope, within_subtree
 from dangjian.orgs.models import BRANCH_KINDS, Organization
 
 from . import rules, tallies, workflow
@@ -212,7 +212,7 @@ def _one_subtree(org: Organization | None) -> Q | None:
             parent__isnull=True).values("path"))
     if org is not None and any(org.path.startswith(p) for p in active.subtrees):
         return Q(org_path=org.path)
-    shown = [p for p in active.subtrees if org is None or p.startswith(org.path)]
+    shown = [p for p in collapse_paths(active.subtrees) if org is None or p.startswith(org.path)]
     return Q(org_path=shown[0]) if len(shown) == 1 else None
 
 
@@ -220,7 +220,7 @@ def _from_the_tally(where: Q, start: dt.date, end: dt.date):
     """(measure, submitted day for pending, days, count): the period's flows and completions grouped by
     duration, and every open transfer by its submission day. Two parts, each one index range (as an OR,
     SQLite read every row of the organisation, all years). Unscoped: `where` names only visible subtrees."""
-    counters = TransferTally.unscoped.filter(where).order_by()
+    counters = TransferTally.unscoped.filter(where).exclude(count=0).order_by()  # a finished pending day keeps its row
 
     def grouped(qs, submitted):
         return (qs.annotate(submitted=submitted).values("measure", "submitted", "days").annotate(n=Sum("count"))

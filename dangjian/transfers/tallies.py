@@ -96,7 +96,7 @@ def retally(before: Facts | None, after: Facts) -> int:
 # --- A subtree moves ---------------------------------------------------------------------------------------
 
 
-def move_deltas(path: str, old_parent_path: str, new_parent_path: str, new_path: str) -> list[tallies.Delta]:
+def move_deltas(path: str, old_parent_path: str | None, new_parent_path: str, new_path: str) -> list[tallies.Delta]:
     """The organisation at `path` moves to `new_path` under another parent (orgs.services.organization_move,
     called before the parties' paths are rewritten). Each transfer with a side in the moved subtree loses its
     counters as they were and gains them as they will be, outside the subtree only: the subtree's own rows
@@ -107,9 +107,13 @@ def move_deltas(path: str, old_parent_path: str, new_parent_path: str, new_path:
     def moved(p: str | None) -> str | None:
         return new_path + p[len(path):] if p is not None and lo <= p < hi else p
 
-    def outside(deltas: Iterable[tallies.Delta], inside: str, parent: str, sign: int) -> Iterator[tallies.Delta]:
+    def outside(deltas: Iterable[tallies.Delta], inside: str, parent: str | None, sign: int) -> Iterator[tallies.Delta]:
         for p, key, sums in deltas:
-            yield (parent if p.startswith(inside) else p), key, tuple(sign * v for v in sums)
+            if p.startswith(inside):
+                if parent is None:  # a root moved: nothing above it
+                    continue
+                p = parent
+            yield p, key, tuple(sign * v for v in sums)
 
     out: list[tallies.Delta] = []
     for facts in _facts(touching=(lo, hi)):
@@ -131,6 +135,9 @@ def _facts(*, touching: tuple[str, str] | None = None, transfer_model=None, part
     if touching is not None:
         lo, hi = touching
         counted = counted.filter(pk__in=parties.filter(org_path__gte=lo, org_path__lt=hi).values("transfer_id"))
+        # Locked first, in one order, then read: an action on one of them (services._lock) waits for the move
+        # or the move for it, so neither counts from the other's state half-way.
+        list(counted.select_for_update().order_by("pk").values_list("pk"))
     sides: dict[int, dict[str, str]] = {}
     party_rows = parties.filter(transfer__in=counted.values("pk"))
     for tid, side, path in party_rows.values_list("transfer_id", "side", "org_path").iterator(chunk_size=10_000):

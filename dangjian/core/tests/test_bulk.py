@@ -79,3 +79,13 @@ def test_assigned_ids_continue_from_the_largest_and_the_sequence_follows(distric
 def test_nothing_is_written_for_no_rows(district, assign_ids, django_assert_num_queries):
     with django_assert_num_queries(0):
         bulk_insert(Member, [], assign_ids=assign_ids)
+
+
+def test_a_unique_clash_arrives_as_djangos_integrity_error(district):
+    """The roster import turns it into a message; a driver's own exception would be a server error."""
+    from django.db import IntegrityError, transaction
+
+    first, second = built(district, 2)
+    second.id_number_digest = first.id_number_digest
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert(Member, [first, second])

@@ -189,7 +189,9 @@ def test_a_keyset_page_is_scoped_and_carries_its_organisation(roster):
         assert not ctx.captured_queries  # joined in the page's one query, as before
         # a key from another subtree does not open it
         rows, _ = member_page(filters=MemberFilters(), after=(roster.root.path, 0), size=50)
-        assert all(m.org_path.startswith(roster.branch_a1.path) for m in rows)
+        assert rows and all(m.org_path.startswith(roster.branch_a1.path) for m in rows)
+        rows, _ = member_page(filters=MemberFilters(), before=(roster.branch_b1.path, 0), size=50)
+        assert rows and all(m.org_path.startswith(roster.branch_a1.path) for m in rows)
 
 
 def test_the_keys_bound_comes_first_so_sqlite_starts_the_index_search_there(roster):

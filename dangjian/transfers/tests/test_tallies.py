@@ -163,3 +163,24 @@ def test_the_check_command_finds_a_counter_written_past_the_services_and_the_reb
     call_command("rebuild_transfer_tallies")
     call_command("rebuild_transfer_tallies", "--check")
     consistent()
+
+
+def test_overlapping_grants_read_the_counters_of_the_one_subtree_they_cover(history, django_assert_num_queries):
+    """A worker over 党委A who is also the worker of A1 sees one subtree (党委A's): still one query on the
+    counters, not the party rows, and the same numbers as a worker over 党委A alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dangjian.accounts.services import role_grant
+    from dangjian.testing import acting_as, make_user
+
+    d = history
+    both = make_user("both", role="committee_admin", org=d.committee_a)
+    role_grant(actor=SYSTEM, user=both, role="branch_worker", organization=d.branch_a1)
+    year = dict(start=day(2026, 1, 1), end=day(2026, 12, 31), on=TODAY)
+    with acting_as(d.users["committee_admin"]):
+        alone = selectors.transfer_statistics(org=None, **year)
+    with acting_as(both), CaptureQueriesContext(connection) as ctx:
+        assert selectors.transfer_statistics(org=None, **year) == alone
+        assert selectors.transfer_statistics(org=d.root, **year) == alone
+    assert len(ctx.captured_queries) == 2 and all("transfertally" in q["sql"] for q in ctx.captured_queries)
