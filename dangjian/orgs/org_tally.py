@@ -74,9 +74,11 @@ class Change:
     def done(self, *created: int) -> int:
         """`created`: organisations the write added, which had no parts before."""
         after = parts_of(self.pks | set(created))
-        deltas = [(path, (part,), (-1,)) for path, parts in self.before.values() for part in parts]
-        deltas += [(path, (part,), (1,)) for path, parts in after.values() for part in parts]
-        return tallies.tally_add(OrgTally, deltas)  # an unchanged part cancels out and writes nothing
+
+        def deltas(parts_by_org: dict[int, Parts]) -> list[tallies.Delta]:
+            return [(path, (part,), (1,)) for path, parts in parts_by_org.values() for part in parts]
+
+        return tallies.tally_replace(OrgTally, deltas(self.before), deltas(after))
 
 
 def _deltas(rows: Iterable[tuple[int, str, str, bool, int | None]]) -> list[tallies.Delta]:

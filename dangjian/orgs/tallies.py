@@ -80,6 +80,13 @@ def tally_add(model, deltas: Iterable[Delta], *, using: str | None = None) -> in
     return upsert(model, roll_up(model, deltas), using=using)
 
 
+def tally_replace(model, before: Iterable[Delta], after: Iterable[Delta]) -> int:
+    """Replace what something contributed (`before`) by what it contributes now (`after`), in the caller's
+    transaction: the writers that recompute a row's whole contribution around a change instead of stating
+    the change itself (transfers.tallies, orgs.org_tally). Whatever is in both cancels out and writes nothing."""
+    return tally_add(model, [*((p, k, tuple(-v for v in s)) for p, k, s in before), *after])
+
+
 def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | None = None) -> int:
     keys, sums = _spec(model)
     rows = sorted((*k, *v) for k, v in totals.items() if any(v))

@@ -89,8 +89,7 @@ def facts_of(transfer) -> Facts:
 def retally(before: Facts | None, after: Facts) -> int:
     """Replace a transfer's counters as they were (`before`, None for a new one) by what they are now, in the
     caller's transaction."""
-    old = contribution(before) if before is not None else []
-    return tallies.tally_add(TransferTally, [*((p, k, tuple(-v for v in s)) for p, k, s in old), *contribution(after)])
+    return tallies.tally_replace(TransferTally, contribution(before) if before is not None else [], contribution(after))
 
 
 # --- A subtree moves ---------------------------------------------------------------------------------------
