@@ -51,12 +51,15 @@ IMPORT_REGION = "110105"  # 北京市朝阳区: not a region of the demo distric
 
 # The indexes the design relies on (ARCHITECTURE §10: an added index can flip a plan).
 PLAN_EXPECTATIONS = {
-    "stats": ("member_stats",),
-    # grouping by gender alone: member_scope_status (org_path, status, gender) covers it too, and is smaller
-    "stats_gender": ("member_stats", "member_scope_status"),
+    "stats": ("member_facets",),
+    "stats_gender": ("member_facets",),
     "list": ("member_scope_order",),
-    # the list's capped count under 党员类别 and 性别: index entries only (members.0010)
-    "list_count": ("member_scope_status",),
+    # the list's capped count under its filters: index entries only, through the index the plan names
+    # (members.selectors.list_plan; SQLite is told it, PostgreSQL must reach the same one on its own)
+    "list_count": ("member_facets",),
+    "list_sector": ("member_sector_facets",),
+    "list_probationary": ("member_probationary",),
+    "list_education": ("member_education_facets",),
     "birthday": ("member_political_birthday",),
     "as_of": ("period_scope_dates",),
     "arrears": ("dues_account_owing",),
@@ -66,7 +69,7 @@ PLAN_EXPECTATIONS = {
 # PostgreSQL answers a range from any index that starts with org_path (it has no covering-index-only
 # shortcut as decisive as SQLite's); what must never happen there is a sequential scan of the table.
 # On a small table it may also walk another org_path-led index and sort the page's ids (Incremental Sort).
-_ORG_PATH_LED = ("member_stats", "member_scope_status", "member_scope_order")
+_ORG_PATH_LED = ("member_facets", "member_scope_order")
 PLAN_EXPECTATIONS_PG = PLAN_EXPECTATIONS | {"stats": _ORG_PATH_LED, "stats_gender": _ORG_PATH_LED, "list": _ORG_PATH_LED}
 
 
@@ -295,7 +298,17 @@ def page_rows(opt: Options, s: Subjects) -> list[Row]:
          + _page_500_link(s), PAGE_TARGET_MS),
         ("党员列表 第1页（街道 mid-level，org=）", s.root_user, f"/members/?org={s.mid.pk}", PAGE_TARGET_MS),
         ("党员列表 第1页（支部 branch worker）", s.branch_user, "/members/", PAGE_TARGET_MS),
+        # filters that narrow the district to a few per cent, each walked through the index it leads
+        ("党员列表 筛选 filtered（区委；学校、女）", s.root_user, "/members/?sector=school&gender=female", PAGE_TARGET_MS),
+        ("党员列表 筛选 filtered（区委；预备党员、31-35岁）", s.root_user,
+         "/members/?status=probationary&age_band=31-35%E5%B2%81", PAGE_TARGET_MS),
+        ("党员列表 筛选 filtered（区委；研究生、女）", s.root_user, "/members/?education_level=1&gender=female",
+         PAGE_TARGET_MS),
+        ("党员列表 筛选 filtered（区委；61岁及以上、初中、女）", s.root_user,
+         "/members/?age_band=61%E5%B2%81%E5%8F%8A%E4%BB%A5%E4%B8%8A&education_level=7&gender=female", PAGE_TARGET_MS),
         ("搜索 search 姓名 name（区委）", s.root_user, "/members/?q=" + s.name, PAGE_TARGET_MS),
+        ("搜索 search 姓氏、预备党员 surname + filter（区委）", s.root_user,
+         "/members/?status=probationary&q=" + s.name[:1], PAGE_TARGET_MS),
         ("搜索 search 身份证号 exact ID（区委）", s.root_user, "/members/?q=" + s.id_number, PAGE_TARGET_MS),
     ]
     if s.member_user is not None:
@@ -566,12 +579,18 @@ def explain(qs) -> str:
         return "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
 
 
-def _capped_count_sql(qs, cap: int = 10_000) -> tuple[str, list]:
-    """The statement `members.selectors.member_count_capped` sends for `qs`, as Django writes a count over a
-    slice. (The inner SELECT alone would ask for `id` as well: the count does not, which is what lets
-    PostgreSQL answer it from an index without `id`.)"""
-    sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
-    return f"SELECT COUNT(*) FROM ({sql}) subquery", list(params)  # noqa: S608  # nosec B608
+def _count_sent(filters) -> tuple[str, None]:
+    """The statement the list's capped count sends under `filters` (through the index its plan names), as
+    sent: parameters in place."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dangjian.members.selectors import list_plan, member_count
+
+    plan = list_plan(filters)
+    with CaptureQueriesContext(connection) as ctx:
+        member_count(filters=filters, plan=plan)
+    return ctx.captured_queries[-1]["sql"], None
 
 
 def plan_rows(opt: Options, s: Subjects) -> list[Row]:
@@ -598,7 +617,13 @@ def plan_rows(opt: Options, s: Subjects) -> list[Row]:
          .annotate(n=Count("pk"))),
         ("计划 plan：党员列表第1页（街道）", "list", lambda: member_list(filters=MemberFilters(org=s.mid))[:20]),
         ("计划 plan：党员列表计数上限（区委；正式党员、女）", "list_count",
-         lambda: _capped_count_sql(member_list(filters=MemberFilters(status="full", gender="female")))),
+         lambda: _count_sent(MemberFilters(status="full", gender="female"))),
+        ("计划 plan：党员列表计数上限（区委；学校、女）", "list_sector",
+         lambda: _count_sent(MemberFilters(sector="school", gender="female"))),
+        ("计划 plan：党员列表计数上限（区委；预备党员、女）", "list_probationary",
+         lambda: _count_sent(MemberFilters(status="probationary", gender="female"))),
+        ("计划 plan：党员列表计数上限（区委；研究生、女）", "list_education",
+         lambda: _count_sent(MemberFilters(education_level="1", gender="female"))),
         ("计划 plan：今日政治生日（区委）", "birthday", lambda: political_birthdays(on=s.today)),
         ("计划 plan：12月31日人数（街道）", "as_of",
          lambda: MembershipPeriod.objects.filter(Q(start__lte=year_end) & (Q(end__isnull=True) | Q(end__gt=year_end)),

@@ -36,7 +36,10 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
 
     measured = [r for r in rows if not r.operation.startswith("计划")]
     expected = ["工作台首页 workbench home（区委", "工作台首页 workbench home（支部", "党员列表 member list 第1页（区委",
-                "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "搜索 search 姓名", "搜索 search 身份证号",
+                "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "筛选 filtered（区委；学校、女",
+                "筛选 filtered（区委；预备党员、31-35岁", "筛选 filtered（区委；研究生、女",
+                "筛选 filtered（区委；61岁及以上、初中、女", "搜索 search 姓名 name", "搜索 search 姓氏、预备党员",
+                "搜索 search 身份证号",
                 "党员中心 member centre /my/", "我的档案 own record", "子树统计 subtree statistics（区委",
                 "子树统计 subtree statistics（街道", "as-of count（区委", "as-of count（街道", "建议：党员列表第1页",
                 "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部",
@@ -52,7 +55,7 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
         assert r.p50 is not None and r.p50 > 0 and r.p95 >= r.p50 and r.ref_p50 > 0 and r.ratio > 0, r
         assert r.database in ("sqlite", "postgresql") and r.dataset.startswith("300/")
     plans = [r for r in rows if r.operation.startswith("计划")]
-    assert len(plans) == 16  # 8 checks, before and after the operations
+    assert len(plans) == 22  # 11 checks, before and after the operations
     assert all(r.verdict == "计划正常 PLAN OK" for r in plans), [r.note for r in plans if r.verdict != "计划正常 PLAN OK"]
     # One printed table row per result, with numbers in the p50/p95 columns of the measured ones.
     table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| 操作")]

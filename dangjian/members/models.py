@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dangjian.core import codes, crypto
 from dangjian.core.scoping import ScopedModel
+from dangjian.orgs.models import Sector
 
 
 class MemberStatus(models.TextChoices):
@@ -42,10 +43,24 @@ class LeaveReason(models.TextChoices):
     DECEASED = "deceased", "去世"
 
 
+# The list's filter columns, in the order of the member_facets index (org_path first: the scope's range).
+FACETS = ("org_path", "status", "gender", "sector", "education_level", "birth_date")
+
+
+def FACETS_BUT(column: str) -> list[str]:  # noqa: N802 (reads as the constant it extends)
+    """The facets without `column`, for an index that `column` leads."""
+    return [c for c in FACETS if c != column]
+
+
 class Member(ScopedModel):
+    # No index of its own: every read of an organisation's members goes by org_path (the org_path-led indexes
+    # below), and one index fewer is one entry fewer for each member a roster import writes.
     organization = models.ForeignKey("orgs.Organization", verbose_name="所在党组织", on_delete=models.PROTECT,
-                                     related_name="members")
+                                     related_name="members", db_index=False)
     org_path = models.CharField(max_length=255, editable=False)
+    # 领域: a copy of the organisation's (orgs.Organization.sector), kept by members.services (member_assign, a move,
+    # organization_change via orgs.services._resector) so the list can filter and index it without a join.
+    sector = models.CharField("领域", max_length=24, choices=Sector.choices, blank=True, editable=False)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="登录账号", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="member")
     name = models.CharField("姓名", max_length=50)
@@ -59,6 +74,9 @@ class Member(ScopedModel):
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     phone_masked = models.CharField("手机号码", max_length=11, blank=True, editable=False)
     education = models.CharField("学历", max_length=2, choices=codes.EDUCATION_CHOICES)
+    # 学历层次 (codes.EDUCATION_LEVELS: the code's first digit), kept by member_assign: the list filters by level,
+    # and an equality keeps its index in (org_path, id) order where a range of codes would not.
+    education_level = models.CharField("学历层次", max_length=1, editable=False)
     occupation = models.CharField("职业类别", max_length=16, choices=codes.Occupation.choices)
     work_unit = models.CharField("工作单位", max_length=100, blank=True)
     post = models.CharField("职务", max_length=50, blank=True)
@@ -79,23 +97,30 @@ class Member(ScopedModel):
     class Meta:
         verbose_name = "党员"
         ordering = ["org_path", "id"]
+        # The member list filters by 党员类别, 性别, 领域, 学历 and 年龄段 in any combination, pages in (org_path, id)
+        # order and counts up to a cap. Each filter that can be selective leads an index of its own that also
+        # holds every other filter's column ("facets"): whichever one the list walks (members.selectors.
+        # list_plan picks it from the counters), the filters are checked on index entries, never on table rows.
         indexes = [
             models.Index(fields=["org_path", "id"], name="member_scope_order"),
-            # The list's capped count under the filters it offers most (党员类别, 性别) counts index entries only,
-            # never table rows: a whole-district "正式党员、女" took a 17–57 ms sequential scan on PostgreSQL at
-            # 1,000,000 members, 3 ms from this index (bench/, issue 8). Also the (org_path, status) grouping of
-            # `member_counts_by_org` when the scope does not cover the subtree (its prefix).
-            models.Index(fields=["org_path", "status", "gender"], name="member_scope_status"),
-            models.Index(fields=["name", "org_path"], name="member_name"),
+            # No filter that narrows much (正式党员, 女, a small subtree), and the subtree statistics
+            # (member_statistics_direct) and the (org_path, status) groups of member_counts_by_org.
+            models.Index(fields=[*FACETS, "occupation"], name="member_facets"),
+            models.Index(fields=["sector", *FACETS_BUT("sector")], name="member_sector_facets"),
+            models.Index(fields=["education_level", *FACETS_BUT("education_level")], name="member_education_facets"),
+            # 预备党员 are a few per cent of a district: their own small index, with the name ("张" + 预备党员).
+            # (status stays a column: SQLite counts the index as covering only if it holds every column the
+            # query names, the condition's included.)
+            models.Index(fields=[*FACETS, "name"], condition=models.Q(status="probationary"),
+                         name="member_probationary"),
+            # A name prefix, with the facets: "张" plus 预备党员 is checked on the index.
+            models.Index(fields=["name", *FACETS], name="member_name"),
             # (MMDD, org_path): today's political birthdays within a scope's range, counted and paged from the
             # index alone (bench/, issue 8: 17 ms with the MMDD-only index at 1,000,000 members).
             models.Index(fields=["joined_month_day", "org_path"], name="member_political_birthday"),
-            # Covering index of the subtree statistics (members.selectors.member_statistics): every dimension
-            # is counted from the index over the org_path range, never from the table rows (bench/, issue 8).
-            models.Index(fields=["org_path", "gender", "birth_date", "education", "occupation"], name="member_stats"),
-            # Age-band boundaries of the tallied statistics: the few members born in one month after a given
-            # day, within a subtree (members.selectors.member_statistics; the months in between are tallied).
-            models.Index(fields=["birth_date", "org_path"], name="member_birth_scope"),
+            # An age band (a birth_date range), with the facets; also the age-band boundaries of the tallied
+            # statistics: the few members born in one month after a given day (members.selectors.member_statistics).
+            models.Index(fields=["birth_date", *FACETS_BUT("birth_date")], name="member_birth_scope"),
         ]
         constraints = [
             models.CheckConstraint(

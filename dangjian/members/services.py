@@ -52,9 +52,11 @@ def member_assign(member: Member, data: dict) -> None:
     for f in PLAIN_FIELDS:
         if f in data:
             setattr(member, f, data[f])
+    member.education_level = member.education[:1]
     if "organization" in data:
         member.organization = data["organization"]
         member.org_path = data["organization"].path
+        member.sector = data["organization"].sector
     if "id_number" in data:
         member.id_number_encrypted = crypto.encrypt(data["id_number"])
         member.id_number_digest = crypto.lookup_digest(data["id_number"])
@@ -240,7 +242,8 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     old_path = member.org_path
     member.organization = to
     member.org_path = to.path
-    member.save(update_fields=["organization", "org_path", "updated_at"])
+    member.sector = to.sector
+    member.save(update_fields=["organization", "org_path", "sector", "updated_at"])
     _carry_followers(member, old_path, to.path)
     # The shared ancestors' counters cancel out: only the two branches of the tree below them are written.
     tally_apply([(old_path, member_dimensions(member, old.sector), -1),

@@ -25,6 +25,7 @@ from .selectors import (
     access_discipline,
     access_member,
     discipline_list,
+    list_plan,
     member_count,
     member_history,
     member_page,
@@ -54,8 +55,10 @@ def member_list_view(request):
         return redirect("web:home")
     filters = filters_from_request(request)
     after, before = _page_key(request.GET.get("after")), _page_key(request.GET.get("before"))
-    rows, more = member_page(filters=filters, after=after, before=None if after else before, size=PAGE_SIZE)
-    total, exact = member_count(filters=filters)
+    plan = list_plan(filters)  # one read of the counters serves both
+    rows, more = member_page(filters=filters, after=after, before=None if after else before, size=PAGE_SIZE,
+                             plan=plan)
+    total, exact = member_count(filters=filters, plan=plan)
     query = request.GET.copy()
     for key in ("after", "before", "page"):
         query.pop(key, None)

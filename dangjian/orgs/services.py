@@ -190,12 +190,16 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
 
 
 def _retally_sector(org: Organization, old_sector: str) -> None:
-    """A member's sector is its organisation's: a sector change moves the direct members' sector counts of
-    the organisation and its ancestors (in this transaction)."""
+    """A member's sector is its organisation's: a sector change rewrites the copy on the direct members' rows
+    (members.Member.sector) and moves their sector counts of the organisation and its ancestors (in this
+    transaction). The members who left the roster keep their organisation and get the new copy too; they
+    count nowhere."""
+    from dangjian.members.models import LEFT_PATH
     from dangjian.members.tallies import tally_apply
 
     Member = apps.get_model("members", "Member")
-    n = Member.unscoped.filter(organization=org).count()
+    n = Member.unscoped.filter(org_path=org.path).update(sector=org.sector)  # by org_path: its index
+    Member.unscoped.filter(org_path=LEFT_PATH, organization=org).update(sector=org.sector)
     tally_apply([(org.path, {"sector": old_sector or ""}, -n), (org.path, {"sector": org.sector or ""}, +n)])
 
 
