@@ -70,7 +70,11 @@ PLAN_EXPECTATIONS = {
 # shortcut as decisive as SQLite's); what must never happen there is a sequential scan of the table.
 # On a small table it may also walk another org_path-led index and sort the page's ids (Incremental Sort).
 _ORG_PATH_LED = ("member_facets", "member_scope_order")
-PLAN_EXPECTATIONS_PG = PLAN_EXPECTATIONS | {"stats": _ORG_PATH_LED, "stats_gender": _ORG_PATH_LED, "list": _ORG_PATH_LED}
+# A count over the whole district's range: every index holding the filters' columns answers it from its entries
+# alone, and PostgreSQL takes the smallest (none of them orders better when every path is in range).
+_COVERING_FACETS = ("member_facets", "member_birth_scope", "member_education_facets", "member_sector_facets")
+PLAN_EXPECTATIONS_PG = PLAN_EXPECTATIONS | {"stats": _ORG_PATH_LED, "stats_gender": _ORG_PATH_LED, "list": _ORG_PATH_LED,
+                                            "list_count": _COVERING_FACETS}
 
 
 GROUPS = ("plans", "pages", "stats", "records", "import", "http")
@@ -310,6 +314,9 @@ def page_rows(opt: Options, s: Subjects) -> list[Row]:
         ("搜索 search 姓氏、预备党员 surname + filter（区委）", s.root_user,
          "/members/?status=probationary&q=" + s.name[:1], PAGE_TARGET_MS),
         ("搜索 search 身份证号 exact ID（区委）", s.root_user, "/members/?q=" + s.id_number, PAGE_TARGET_MS),
+        ("接口 API 党员列表 第1页（区委；20条）", s.root_user, "/api/v1/members?limit=20", PAGE_TARGET_MS),
+        ("接口 API 党员列表 offset=10000（区委；20条）", s.root_user, "/api/v1/members?limit=20&offset=10000",
+         PAGE_TARGET_MS),
     ]
     if s.member_user is not None:
         pages.append(("党员中心 member centre /my/（党员）", s.member_user, "/my/", PAGE_TARGET_MS))

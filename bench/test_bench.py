@@ -39,7 +39,7 @@ def test_harness_prints_a_row_per_operation_and_plans_hold(district):
                 "第500页 page 500", "第1页（街道 mid-level", "支部 branch worker", "筛选 filtered（区委；学校、女",
                 "筛选 filtered（区委；预备党员、31-35岁", "筛选 filtered（区委；研究生、女",
                 "筛选 filtered（区委；61岁及以上、初中、女", "搜索 search 姓名 name", "搜索 search 姓氏、预备党员",
-                "搜索 search 身份证号",
+                "搜索 search 身份证号", "接口 API 党员列表 第1页", "接口 API 党员列表 offset=10000",
                 "党员中心 member centre /my/", "我的档案 own record", "子树统计 subtree statistics（区委",
                 "子树统计 subtree statistics（街道", "as-of count（区委", "as-of count（街道", "建议：党员列表第1页",
                 "建议：党员列表第500页", "今日政治生日 political birthdays", "今日政治生日（区委；全部",

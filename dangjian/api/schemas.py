@@ -26,6 +26,8 @@ class PageQuery(Schema):
 
 class Page(Schema, Generic[T]):
     total: int
+    # False when `total` is a lower bound: a list that counts only up to a cap (the member list: 10,000) says so
+    total_exact: bool = Field(True, description="false：total 为计数上限（实际人数不少于 total）")
     limit: int
     offset: int
     items: list[T]

@@ -12,7 +12,7 @@ from ninja import PatchDict, Query, Router, Schema, Status
 from pydantic import StringConstraints
 
 from dangjian.api.errors import invalid
-from dangjian.api.schemas import Error, Id, Input, Page, PageQuery, paginate
+from dangjian.api.schemas import Error, Id, Input, Page, PageQuery
 from dangjian.core import codes
 from dangjian.core.errors import NotFound
 from dangjian.core.permissions import require_somewhere
@@ -133,7 +133,12 @@ def member_list(request, filters: Query[MemberQuery]):
         q=filters.q, org=org, status=filters.status or "", gender=filters.gender or "",
         age_band=filters.age_band or "", education_level=filters.education_level or "", sector=filters.sector or "",
     )
-    return paginate(selectors.member_list(filters=f), filters)
+    # The list page's plan (selectors.list_plan): the total from the counters or counted up to the cap, the
+    # items through the index the plan names; a whole-district COUNT(*) took 0.1–0.2 s at 1,000,000 members.
+    plan = selectors.list_plan(f)
+    total, exact = selectors.member_count(filters=f, plan=plan)
+    items = selectors.member_slice(filters=f, plan=plan, start=filters.offset, stop=filters.offset + filters.limit)
+    return {"total": total, "total_exact": exact, "limit": filters.limit, "offset": filters.offset, "items": items}
 
 
 @router.get("/{id}", response={200: MemberOut, **ERRORS}, summary="党员详情")

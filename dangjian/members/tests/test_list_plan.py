@@ -13,6 +13,7 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dangjian.api.tests.conftest import token_client
 from dangjian.core.actors import SYSTEM
 from dangjian.members.models import LeaveReason, Member, MemberStatus
 from dangjian.members.selectors import (
@@ -219,3 +220,19 @@ def test_the_migration_copies_every_members_sector_and_education_level(roster):
     assert copies() == expected
     assert {v[0] for v in expected.values()} == {Sector.COMMUNITY, Sector.SCHOOL}
     assert all(level == m.education[:1] for m in Member.unscoped.all() for level in [expected[m.pk][1]])
+
+
+# --- The API's list: the same plan, offset pages -----------------------------------------------------
+
+
+@pytest.mark.parametrize("kw", [{}, {"sector": Sector.SCHOOL, "gender": "male"}, {"status": MemberStatus.PROBATIONARY},
+                                {"education_level": "3", "sector": Sector.COMMUNITY}, {"age_band": "61岁及以上"}, {"q": "张"}])
+def test_the_api_list_pages_by_offset_through_the_plan(roster, kw):
+    client = token_client(roster.users["district_admin"])
+    with acting_as(roster.users["district_admin"]):
+        expected = list(member_list(filters=MemberFilters(today=TODAY, **kw)).values_list("pk", flat=True))
+    assert len(expected) >= 3, kw
+    for offset in (0, 1, len(expected) - 1, len(expected) + 5):
+        body = client.get("/api/v1/members", {**kw, "limit": 2, "offset": offset}).json()
+        assert [m["id"] for m in body["items"]] == expected[offset : offset + 2], (kw, offset)
+        assert (body["total"], body["total_exact"]) == (len(expected), True), kw
