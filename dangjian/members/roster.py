@@ -754,8 +754,9 @@ def _digests_taken(digests: list[str]) -> set[str]:
 @transaction.atomic
 def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
     """Save all rows or none, with one audit entry of counts. Rows must come from `validate_roster`."""
-    # In organisation order: the new entries of the org_path-led indexes (four on members, one on periods)
-    # then fall on neighbouring index pages instead of all over each index.
+    _current_organizations(rows)
+    # In organisation order: the new entries of the org_path-led indexes then fall on neighbouring index pages
+    # instead of all over each index.
     rows = sorted(rows, key=lambda r: r.data["organization"].path)
     members = []
     by_org: dict[str, int] = {}
@@ -800,6 +801,19 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
                changes={"count": len(members), "organizations": len(by_org), "by_organization": top,
                         "file_format": file_format})
     return len(members)
+
+
+def _current_organizations(rows: list[ValidRow]) -> None:
+    """Lock the rows' organisations and give each row its organisation as it is now, in one query: a move or a
+    change of 领域 since the validation would otherwise leave these members with the old path or sector (the
+    copies on the member row), and one dissolved since then must refuse the file. Organisations before
+    members, the order every writer takes them in."""
+    current = Organization.unscoped.select_for_update().in_bulk({r.data["organization"].pk for r in rows})
+    for r in rows:
+        org = r.data["organization"] = current[r.data["organization"].pk]
+        if org.is_dissolved:
+            raise ValidationFailed("所在党组织已撤销", fields={"organization": [
+                f"所在党组织：“{org.name}”已撤销，不能再导入党员（第{r.row}行）"]})
 
 
 class _ModelTemplate:

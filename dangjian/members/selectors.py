@@ -608,8 +608,8 @@ def list_plan(filters: MemberFilters | None = None) -> ListPlan:
     if q and (ID_LIKE.match(q) or PHONE_LIKE.match(q)):
         return ListPlan()  # one member by a unique digest: any database finds that index
     paths = _list_tally_paths(f.org)
-    if paths is None:
-        return ListPlan(index=LEADING_INDEX["q"] if q else None, count_index=LEADING_INDEX["q"] if q else None)
+    if paths is None:  # rows outside whole subtrees (a worker's own record elsewhere, everything): no estimate
+        return ListPlan()
     dims = {"status"} | {TALLIED_FILTERS[n][0] for n in used if n in TALLIED_FILTERS}
     if "age_band" in used:
         dims.add("birth_month")
@@ -655,9 +655,11 @@ def cheapest_walks(*, total: int, tree: int, shares: dict[str, float], probation
 
 
 def _counters(paths: list[str], dims: set[str]) -> dict[str, dict[str, dict[str, int]]]:
-    """{path: {dimension: {value: count}}} of these paths, one query."""
+    """{path: {dimension: {value: count}}} of these paths, one query. Unscoped: the paths are the subtrees the
+    scope covers (`_list_tally_paths`) and their roots, whose size only prices the walks that span the whole
+    tree (a committee's worker cannot see the district's counters, and nothing of them is shown)."""
     out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    rows = MemberTally.objects.filter(org_path__in=sorted(set(paths)), dimension__in=sorted(dims))
+    rows = MemberTally.unscoped.filter(org_path__in=sorted(set(paths)), dimension__in=sorted(dims))
     for path, dim, value, n in rows.values_list("org_path", "dimension", "value", "count"):
         out[path][dim][value] += n
     return out
@@ -746,7 +748,9 @@ def member_slice(*, filters: MemberFilters | None = None, plan: ListPlan | None 
     f = filters or MemberFilters()
     plan = plan or list_plan(f)
     unfiltered = not any(_filter_value(f, name) for name in (*_OTHER_FILTERS, *TALLIED_FILTERS))
-    index = plan.index or ("member_scope_order" if unfiltered else None)
+    # Only when the scope is whole subtrees: a worker's own record elsewhere is found by its id, not this index.
+    whole_subtrees = _list_tally_paths(f.org) is not None
+    index = plan.index or ("member_scope_order" if unfiltered and whole_subtrees else None)
     return list(_through(member_list(filters=f)[start:stop], index))
 
 
@@ -788,11 +792,13 @@ def _indexed_sql(qs, index: str | None) -> tuple[str, tuple] | None:
         sql, params = qs.query.sql_with_params()
     except EmptyResultSet:  # a scope with no subtree: Django answers it without a query
         return None
-    table = connection.ops.quote_name(Member._meta.db_table)
-    head = f"FROM {table} WHERE "
+    qn = connection.ops.quote_name
+    table = qn(Member._meta.db_table)
+    head = f"FROM {table}"
     if sql.count(head) != 1 or "JOIN" in sql:
         raise ValueError(f"{index}: not a query of the member table alone")
-    hint = f"FROM {table} INDEXED BY {connection.ops.quote_name(index)} WHERE "
-    if index == LEADING_INDEX["status"]:
-        hint += f"{table}.{connection.ops.quote_name('status')} = '{MemberStatus.PROBATIONARY}' AND "
+    hint = f"{head} INDEXED BY {qn(index)}"
+    if index == LEADING_INDEX["status"]:  # chosen only under that filter: the query has a WHERE
+        hint += f" WHERE {table}.{qn('status')} = '{MemberStatus.PROBATIONARY}' AND"
+        head += " WHERE"
     return sql.replace(head, hint), params

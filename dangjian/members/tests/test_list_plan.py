@@ -236,3 +236,50 @@ def test_the_api_list_pages_by_offset_through_the_plan(roster, kw):
         body = client.get("/api/v1/members", {**kw, "limit": 2, "offset": offset}).json()
         assert [m["id"] for m in body["items"]] == expected[offset : offset + 2], (kw, offset)
         assert (body["total"], body["total_exact"]) == (len(expected), True), kw
+
+
+# --- Scopes narrower than the district ----------------------------------------------------------------
+
+
+def test_a_workers_plan_prices_the_whole_tree_walks_with_the_districts_size(roster):
+    """The birth_date and name ranges span the whole district: a branch worker, who cannot see its counters,
+    must still price them at its size (read as 0 they looked free, and a branch's list walked the district)."""
+    kw = {"age_band": "61岁及以上", "today": TODAY}
+    with acting_as(roster.users["district_admin"]):
+        as_seen_from_above = list_plan(MemberFilters(org=roster.branch_a1, **kw))
+    with acting_as(roster.users["branch_worker"]):
+        assert list_plan(MemberFilters(**kw)) == as_seen_from_above
+    assert as_seen_from_above.index == FACETS_INDEX  # the branch's 11 members in path order, not the birth range
+
+
+def test_an_own_record_outside_the_subtrees_leaves_the_choice_to_the_database(roster):
+    """A worker whose own member record lies outside their subtree: the scope is not whole subtrees, so no
+    index is named (on SQLite a named index would rule out finding the own record by its id)."""
+    from dangjian.accounts.models import User
+    from dangjian.testing import make_user
+
+    worker = make_user("b_worker_member", role="branch_worker", org=roster.branch_b1)
+    own = make_member(roster.branch_a1, name="赵六", sex="female")
+    Member.unscoped.filter(pk=own.pk).update(user=worker)
+    worker = User.objects.get(pk=worker.pk)
+    with acting_as(worker):
+        for kw in ({}, {"q": "张"}, {"age_band": "61岁及以上"}):
+            assert list_plan(MemberFilters(today=TODAY, **kw)) == ListPlan(), kw
+    client = token_client(worker)
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get("/api/v1/members", {"limit": 50}).json()
+    assert own.pk in [m["id"] for m in body["items"]] and body["total"] == len(body["items"])
+    assert not any("INDEXED BY" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_a_named_index_serves_a_query_without_a_where_clause(roster):
+    """Under the system scope an unfiltered list has no WHERE at all; the index is still named."""
+    from dangjian.core.scoping import system_scope
+
+    with system_scope("test: the whole table through a named index"):
+        expected = list(Member.objects.order_by("org_path", "id").values_list("pk", flat=True)[:5])
+        with CaptureQueriesContext(connection) as ctx:
+            rows, more = member_page(filters=MemberFilters(), size=5, plan=ListPlan(index="member_scope_order"))
+    assert [m.pk for m in rows] == expected and more
+    if connection.vendor == "sqlite":
+        assert 'INDEXED BY "member_scope_order"' in ctx.captured_queries[0]["sql"]

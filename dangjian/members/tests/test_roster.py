@@ -711,3 +711,31 @@ def test_import_builds_the_same_instances_as_the_keyword_constructors(district):
     assert {k: v for k, v in state(built).items() if k not in ciphers and not k.startswith("_")} == {
         k: v for k, v in state(reference).items() if k not in ciphers and not k.startswith("_")}
     assert [crypto.decrypt(getattr(built, c)) for c in ciphers] == [crypto.decrypt(getattr(reference, c)) for c in ciphers]
+
+
+def test_the_save_takes_each_organisation_as_it_is_when_it_saves(district):
+    """Between the validation and the save the branch changes its 领域: the members carry the new one (the
+    copy the list filters by), and the counters count them there. A branch dissolved since refuses the file."""
+    from dangjian.core.actors import SYSTEM
+    from dangjian.orgs.models import OrgKind, Sector
+    from dangjian.orgs.services import organization_create, organization_dissolve, organization_update
+
+    user = User.objects.get(pk=district.users["district_admin"].pk)
+    with acting_as(user):
+        result = roster.validate_roster(actor=user, sheet=roster.read_roster(xlsx([person(), person()])))
+        organization_update(actor=SYSTEM, org=district.branch_a1, sector=Sector.GOVERNMENT)
+        assert roster.save_roster(actor=user, rows=result.rows) == 2
+    saved = Member.unscoped.filter(name__in=[r.data["name"] for r in result.rows])
+    assert [m.sector for m in saved] == [Sector.GOVERNMENT] * 2
+    assert not tallies.tally_differences()
+
+    empty = organization_create(actor=SYSTEM, parent=district.committee_a, name="丙社区党支部", kind=OrgKind.BRANCH)
+    with acting_as(user):
+        result = roster.validate_roster(actor=user, sheet=roster.read_roster(xlsx([person(所在党组织="丙社区党支部")])))
+        assert result.ok
+        organization_dissolve(actor=SYSTEM, org=empty, on=dt.date.today())
+        before = (Member.unscoped.count(), audit_count())
+        with pytest.raises(ValidationFailed) as refused:
+            roster.save_roster(actor=user, rows=result.rows)
+    assert "丙社区党支部" in refused.value.fields["organization"][0]
+    assert (Member.unscoped.count(), audit_count()) == before
