@@ -58,8 +58,8 @@ class Member(ScopedModel):
     organization = models.ForeignKey("orgs.Organization", verbose_name="所在党组织", on_delete=models.PROTECT,
                                      related_name="members", db_index=False)
     org_path = models.CharField(max_length=255, editable=False)
-    # 领域: a copy of the organisation's (orgs.Organization.sector), kept by members.services (member_assign, a move,
-    # organization_change via orgs.services._resector) so the list can filter and index it without a join.
+    # 领域: a copy of the organisation's (orgs.Organization.sector), kept by member_assign, member_move and an
+    # organisation's change of sector (orgs.services._retally_sector), so the list filters and indexes it without a join.
     sector = models.CharField("领域", max_length=24, choices=Sector.choices, blank=True, editable=False)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="登录账号", null=True, blank=True,
                                 on_delete=models.SET_NULL, related_name="member")
@@ -113,7 +113,7 @@ class Member(ScopedModel):
             # query names, the condition's included.)
             models.Index(fields=[*FACETS, "name"], condition=models.Q(status="probationary"),
                          name="member_probationary"),
-            # A name prefix, with the facets: "张" plus 预备党员 is checked on the index.
+            # A name prefix, with the facets: "张" plus 女 is checked on the index entries.
             models.Index(fields=["name", *FACETS], name="member_name"),
             # (MMDD, org_path): today's political birthdays within a scope's range, counted and paged from the
             # index alone (bench/, issue 8: 17 ms with the MMDD-only index at 1,000,000 members).

@@ -528,7 +528,7 @@ def political_birthdays(*, on: dt.date):
 
 def member_count_capped(qs, *, cap: int = 10_000, index: str | None = None) -> tuple[int, bool]:
     """`(n, exact)`: the rows of `qs`, counted up to `cap` (COUNT over a LIMIT cap+1 subquery), through
-    `index` when given (`_through`).
+    `index` when given (`_indexed_sql`).
 
     A list page shows "10,000+" past the cap instead of counting a million rows on every view (a whole-
     district COUNT(*) costs ~75 ms on SQLite at 1,000,000 members; the exact totals are the statistics').
@@ -776,7 +776,7 @@ def _through(page, index: str | None):
         return page
     # The SQL is the scoped query Django compiled, parameters apart; only the index name was added.
     return (Member.unscoped.filter(pk__in=RawSQL(*sql)).select_related("organization")  # noqa: S611  # nosec B611
-            .order_by(*page.query.order_by))
+            .order_by(*(page.query.order_by or Member._meta.ordering)))
 
 
 def _indexed_sql(qs, index: str | None) -> tuple[str, tuple] | None:
