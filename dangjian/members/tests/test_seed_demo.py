@@ -105,8 +105,11 @@ def test_committees_have_terms_with_a_few_warnings(seeded):
 
 
 def test_members_are_valid_and_their_mix_follows_the_statistics(seeded):
-    members = list(Member.unscoped.all())
+    members = list(Member.unscoped.select_related("organization"))
     assert len(members) == 2000
+    # the list's copies: the organisation's 领域 and the code's 学历层次 (written by the bulk seed too)
+    assert all(m.sector == m.organization.sector and m.education_level == m.education[:1] for m in members)
+    assert len({m.sector for m in members} - {""}) >= 3  # the seed spreads its branches over the sectors
     current = Counter(MembershipPeriod.unscoped.filter(end__isnull=True).values_list("member_id", flat=True))
     assert set(current) == {m.pk for m in members} and set(current.values()) == {1}
     assert MembershipPeriod.unscoped.count() == 2000
