@@ -384,10 +384,29 @@ def _tally_paths(org: Organization | None) -> list[str] | None:
 def _tally_rows(paths: list[str]) -> dict[str, dict[str, int]]:
     """{dimension: {value: count}} summed over the row sets at exactly these (disjoint) paths: one query.
     Read through the scoped manager as well (the caller checked the scope covers them)."""
+    return _summed(_counters(paths), paths)
+
+
+def _counters(paths: list[str], dims: set[str] | None = None, *, unscoped: bool = False
+              ) -> dict[str, dict[str, dict[str, int]]]:
+    """{path: {dimension: {value: count}}} of these paths (of these dimensions, or all), one query, through
+    the scoped manager unless `unscoped`."""
+    out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    rows = (MemberTally.unscoped if unscoped else MemberTally.objects).filter(org_path__in=sorted(set(paths)))
+    if dims is not None:
+        rows = rows.filter(dimension__in=sorted(dims))
+    for path, dim, value, n in rows.values_list("org_path", "dimension", "value", "count"):
+        if n:
+            out[path][dim][value] += n
+    return out
+
+
+def _summed(counters, paths: list[str]) -> dict[str, dict[str, int]]:
+    """{dimension: {value: count}} of `_counters` added up over `paths`."""
     out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if paths:
-        for dim, value, n in MemberTally.objects.filter(org_path__in=paths).values_list("dimension", "value", "count"):
-            if n:
+    for p in paths:
+        for dim, values in counters.get(p, {}).items():
+            for value, n in values.items():
                 out[dim][value] += n
     return out
 
@@ -526,7 +545,10 @@ def political_birthdays(*, on: dt.date):
     )
 
 
-def member_count_capped(qs, *, cap: int = 10_000, index: str | None = None) -> tuple[int, bool]:
+CAP = 10_000  # the list's total is counted up to this
+
+
+def member_count_capped(qs, *, cap: int = CAP, index: str | None = None) -> tuple[int, bool]:
     """`(n, exact)`: the rows of `qs`, counted up to `cap` (COUNT over a LIMIT cap+1 subquery), through
     `index` when given (`_indexed_sql`).
 
@@ -553,7 +575,6 @@ def member_count_capped(qs, *, cap: int = 10_000, index: str | None = None) -> t
 # its own that holds the other filters' columns (members.models), and the counters (MemberTally) tell how many
 # members each filter value has in the subtree: the list walks the index that reads fewest entries.
 
-CAP = 10_000  # the list's total is counted up to this (member_count_capped)
 PAGE_ROWS = 21  # a page and the row that says whether another follows
 FACETS_INDEX = "member_facets"
 # filter → the index it leads. 党员类别 only for 预备党员 (a few per cent; 正式党员 narrows nothing).
@@ -603,7 +624,7 @@ def list_plan(filters: MemberFilters | None = None) -> ListPlan:
     m found; the count stops at the cap as above. A name prefix checked off an index that does not hold the
     name costs a table row per entry. The page and the count each take the cheapest."""
     f = filters or MemberFilters()
-    used = [name for name in (*_OTHER_FILTERS, *TALLIED_FILTERS) if _filter_value(f, name)]
+    used = _used_filters(f)
     q = _filter_value(f, "q")
     if q and (ID_LIKE.match(q) or PHONE_LIKE.match(q)):
         return ListPlan()  # one member by a unique digest: any database finds that index
@@ -614,7 +635,10 @@ def list_plan(filters: MemberFilters | None = None) -> ListPlan:
     if "age_band" in used:
         dims.add("birth_month")
     roots = sorted({p[:SEGMENT] for p in paths})
-    counters = _counters([*paths, *roots], dims)
+    # Unscoped: the paths are the subtrees the scope covers (`_list_tally_paths`) and their roots, whose size
+    # only prices the walks that span the whole tree (a committee's worker cannot see the district's counters,
+    # and nothing of them is shown).
+    counters = _counters([*paths, *roots], dims, unscoped=True)
     here = _summed(counters, paths)
     total = sum(here["status"].values())
     tree = sum(_summed(counters, roots)["status"].values())
@@ -654,26 +678,6 @@ def cheapest_walks(*, total: int, tree: int, shares: dict[str, float], probation
     return cheapest(page), cheapest(count)
 
 
-def _counters(paths: list[str], dims: set[str]) -> dict[str, dict[str, dict[str, int]]]:
-    """{path: {dimension: {value: count}}} of these paths, one query. Unscoped: the paths are the subtrees the
-    scope covers (`_list_tally_paths`) and their roots, whose size only prices the walks that span the whole
-    tree (a committee's worker cannot see the district's counters, and nothing of them is shown)."""
-    out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    rows = MemberTally.unscoped.filter(org_path__in=sorted(set(paths)), dimension__in=sorted(dims))
-    for path, dim, value, n in rows.values_list("org_path", "dimension", "value", "count"):
-        out[path][dim][value] += n
-    return out
-
-
-def _summed(counters, paths: list[str]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for p in paths:
-        for dim, values in counters.get(p, {}).items():
-            for value, n in values.items():
-                out[dim][value] += n
-    return out
-
-
 def _matching(counts: dict[str, dict[str, int]], name: str, f: MemberFilters) -> int:
     """How many members of the counted subtree one filter keeps: exact for a tallied filter; an age band from
     the birth months its day bounds fall in (the boundary months whole: an estimate, for the plan only)."""
@@ -699,6 +703,11 @@ def member_count(*, filters: MemberFilters | None = None, plan: ListPlan | None 
     if plan.total is not None:
         return plan.total, True
     return member_count_capped(member_list(filters=f), cap=cap, index=plan.count_index)
+
+
+def _used_filters(f: MemberFilters) -> list[str]:
+    """The names of the filters `member_list` applies."""
+    return [name for name in (*_OTHER_FILTERS, *TALLIED_FILTERS) if _filter_value(f, name)]
 
 
 def _filter_value(f: MemberFilters, name: str) -> str:
@@ -747,7 +756,7 @@ def member_slice(*, filters: MemberFilters | None = None, plan: ListPlan | None 
     through (org_path, id), so a deep offset skips index entries, not table rows."""
     f = filters or MemberFilters()
     plan = plan or list_plan(f)
-    unfiltered = not any(_filter_value(f, name) for name in (*_OTHER_FILTERS, *TALLIED_FILTERS))
+    unfiltered = not _used_filters(f)
     # Only when the scope is whole subtrees: a worker's own record elsewhere is found by its id, not this index.
     whole_subtrees = _list_tally_paths(f.org) is not None
     index = plan.index or ("member_scope_order" if unfiltered and whole_subtrees else None)

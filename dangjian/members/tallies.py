@@ -45,7 +45,8 @@ def ethnicity_group(code: str) -> str:
 
 
 def member_dimensions(member, sector: str) -> dict[str, str]:
-    """The tallied values of a member; `sector` is its organisation's (the member row does not carry it)."""
+    """The tallied values of a member; `sector` is its organisation's, given apart from the row's copy
+    (`Member.sector`) so a move can state the old organisation's after the row holds the new one."""
     return {
         "status": member.status,
         "gender": member.gender,
