@@ -283,3 +283,34 @@ def test_warning_counts_from_tallies_equal_counting_members(district, monkeypatc
                 counted = selectors.member_counts_by_org(orgs=orgs, under=under)
             assert from_tallies == counted, under
     assert counted[district.branch_a1.pk] == {"full": 1, "total": 2, "subtree": 3}
+
+
+# --- How the counters are stored (orgs.tallies.TallyIndex, migration 0012) ------------------------------
+
+
+def test_counter_updates_are_heap_only_on_postgresql_and_the_status_read_is_covering_on_sqlite(district):
+    """PostgreSQL: `count` is in no index and pages keep room, so every counter update is HOT (no new index
+    entries); SQLite: the status index carries `count`, so the size warnings' read never touches the table."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'members_membertally'")
+            assert cursor.fetchone()[0] == ["fillfactor=70"]
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'member_tally_dimension'")
+            assert '"count"' not in cursor.fetchone()[0].replace("count)", '"count")')
+            updates = ("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                       "WHERE relname = 'members_membertally'")
+            cursor.execute(updates)
+            before = cursor.fetchone()
+            for gender in ("female", "male", "female"):
+                member_update(actor=SYSTEM, member=district.member_a1, data={"gender": gender})
+            cursor.execute(updates)
+            updated, heap_only = (now - was for now, was in zip(cursor.fetchone(), before, strict=True))
+            # each change takes one from an existing counter at 3 levels (adding to the other may insert it)
+            assert updated >= 3 * 3 and heap_only == updated
+        else:
+            cursor.execute("PRAGMA index_info(member_tally_dimension)")
+            assert [row[2] for row in cursor.fetchall()] == ["org_path", "value", "dimension", "count"]
+            cursor.execute("EXPLAIN QUERY PLAN SELECT value, count FROM members_membertally "
+                           "WHERE dimension = 'status' AND org_path = %s", [district.root.path])
+            assert "COVERING INDEX member_tally_dimension" in " ".join(str(r[-1]) for r in cursor.fetchall())
+    assert consistent()
