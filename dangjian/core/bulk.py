@@ -11,7 +11,9 @@ The objects themselves were built by the usual code (`member_build` encrypts, ha
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sized
+from contextlib import contextmanager
+from itertools import islice
 
 from django.core.management.color import no_style
 from django.db import connections, models, router
@@ -22,13 +24,31 @@ CHUNK = 10_000  # rows per executemany
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
-def bulk_insert(model, objs: list, *, assign_ids: bool = False) -> None:
-    """INSERT unsaved instances of `model`. Scope filters do not apply to inserts: the caller checked them.
+def bulk_insert(model, objs: Iterable, *, count: int | None = None, assign_ids: bool = False) -> list:
+    """INSERT unsaved instances of `model` and return them. `bulk_inserting` without work in between."""
+    with bulk_inserting(model, objs, count=count, assign_ids=assign_ids) as sent:
+        pass
+    return sent
+
+
+@contextmanager
+def bulk_inserting(model, objs: Iterable, *, count: int | None = None, assign_ids: bool = False):
+    """INSERT unsaved instances of `model`; the block runs once every row has been sent, and leaving it waits
+    for the database. Scope filters do not apply to inserts: the caller checked them.
+
+        with bulk_inserting(Member, built(), count=n) as members:   # built() may be a generator
+            totals = tally_totals(members)   # PostgreSQL: Python works while the server still inserts
+
+    `objs` may be any iterable; a generator is consumed as the rows are sent, so on PostgreSQL the server
+    inserts the first rows while Python builds the next ones, and the block's work overlaps the server's
+    last ones (the roster import: two cores instead of one, docs/performance.md §12). `count` is the number
+    it yields (needed up front for the ids on PostgreSQL; a list gives its own). On SQLite the insert is
+    in-process: the block simply runs after it. An exception in the block aborts the insert.
 
     assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: the ids are drawn from
-    the table's sequence in one statement and set on the instances, then the rows go in by `COPY`.
-    SQLite: one prepared statement without the pk column through `executemany`; the instances do NOT get
-    their pk (the caller looks the new rows up, as the roster import does).
+    the table's sequence in one statement, the rows go in by `COPY`, and the instances get their ids when
+    the block is left. SQLite: one prepared statement without the pk column through `executemany`; the
+    instances do NOT get their pk (the caller looks the new rows up, as the roster import does).
     assign_ids=True: ids are max(id) + 1 onwards, set on the instances with their `_state`. Only for a caller
     filling tables inside its own transaction that nobody else writes to (the demo seed, the benchmark
     generator), and it must call `reset_sequences()` once when done (PostgreSQL's sequences lag behind).
@@ -36,43 +56,76 @@ def bulk_insert(model, objs: list, *, assign_ids: bool = False) -> None:
     `COPY` rather than Django's `bulk_create` on PostgreSQL: bulk_create prepares every value through the
     generic field machinery and psycopg adapts each column array again (a 10,000-member roster: about 0.9 s of
     Python before the server does anything, docs/performance.md §10); COPY streams the cheaply converted
-    rows, and the server inserts while the rest are still being sent.
+    rows, and the server inserts while the rest are still being built and sent.
     """
-    if not objs:
+    if count is None:
+        objs = objs if isinstance(objs, Sized) else list(objs)
+        count = len(objs)
+    sent: list = []
+    if not count:
+        yield sent
         return
     connection = connections[router.db_for_write(model)]
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     if any(f.db_default is not NOT_PROVIDED for f in fields):  # a database default must come from the database
         if assign_ids:
             raise TypeError(f"{model.__name__}: assign_ids with a database default")
-        model._base_manager.bulk_create(objs, batch_size=BATCH_SIZE)
+        sent = list(objs)
+        model._base_manager.bulk_create(sent, batch_size=BATCH_SIZE)
+        yield sent
         return
-    for f in fields:  # auto_now/auto_now_add: pre_save once for the batch, the same value on every object
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            value = f.pre_save(objs[0], True)
-            for obj in objs:
-                setattr(obj, f.attname, value)
-    rows = _rows(connection, fields, objs)
+    rows = _rows(connection, fields, _stamped(fields, _collected(objs, sent)))
     columns = [f.column for f in fields]
     ids = None
     if assign_ids:
         first = (model._base_manager.using(connection.alias).aggregate(m=Max("pk"))["m"] or 0) + 1
-        ids = range(first, first + len(objs))
+        ids = range(first, first + count)
     elif connection.vendor == "postgresql":
-        ids = _sequence_values(connection, model, len(objs))
+        ids = _sequence_values(connection, model, count)
     if ids is not None:
         columns.insert(0, model._meta.pk.column)
-        rows = [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+        rows = ((pk, *row) for pk, row in zip(ids, rows, strict=True))
     if connection.vendor == "postgresql":
-        _copy(connection, model, columns, rows)
+        with _copy(connection, model, columns, rows):
+            _check_count(model, sent, count)
+            yield sent
     else:
         _execute_many(connection, model, columns, rows)
+        _check_count(model, sent, count)
+        yield sent
     if ids is not None:
         pk = model._meta.pk.attname
-        for value, obj in zip(ids, objs, strict=True):
+        for value, obj in zip(ids, sent, strict=True):
             setattr(obj, pk, value)
             obj._state.adding = False
             obj._state.db = connection.alias
+
+
+def _check_count(model, sent: list, count: int) -> None:
+    if len(sent) != count:  # the rows sent are rolled back with the caller's transaction
+        raise ValueError(f"{model.__name__}: {len(sent)} objects given, {count} announced")
+
+
+def _collected(objs: Iterable, into: list) -> Iterator:
+    for obj in objs:
+        into.append(obj)
+        yield obj
+
+
+def _stamped(fields: list, objs: Iterable) -> Iterator:
+    """auto_now/auto_now_add: pre_save on the first object, the same value on every other one."""
+    auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    if not auto:
+        yield from objs
+        return
+    stamps: dict[str, object] = {}
+    for obj in objs:
+        for f in auto:
+            if f.attname in stamps:
+                setattr(obj, f.attname, stamps[f.attname])
+            else:
+                stamps[f.attname] = f.pre_save(obj, True)
+        yield obj
 
 
 def _sequence_values(connection, model, n: int) -> list[int]:
@@ -84,7 +137,9 @@ def _sequence_values(connection, model, n: int) -> list[int]:
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def _copy(connection, model, columns: list[str], rows: list[tuple]) -> None:
+@contextmanager
+def _copy(connection, model, columns: list[str], rows: Iterable[tuple]):
+    """COPY the rows, then run the caller's block before waiting for the server to finish them."""
     qn = connection.ops.quote_name
     sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
     # psycopg's own cursor: Django's wrapper has no copy(); its errors are translated here as Django's are
@@ -92,21 +147,24 @@ def _copy(connection, model, columns: list[str], rows: list[tuple]) -> None:
     with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
+        yield
 
 
-def _execute_many(connection, model, columns: list[str], rows: list[tuple]) -> None:
+def _execute_many(connection, model, columns: list[str], rows: Iterable[tuple]) -> None:
     ops = connection.ops
     sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters  # nosec B608
         ops.quote_name(model._meta.db_table), ", ".join(ops.quote_name(c) for c in columns),
         ", ".join(["%s"] * len(columns)),
     )
     with connection.cursor() as cursor:
-        for i in range(0, len(rows), CHUNK):
-            cursor.executemany(sql, rows[i : i + CHUNK])
+        rows = iter(rows)
+        while chunk := list(islice(rows, CHUNK)):
+            cursor.executemany(sql, chunk)
 
 
-def _rows(connection, fields: list, objs: list) -> list[tuple]:
-    """Each object's values in `fields` order, converted per column kind (see the module docstring)."""
+def _rows(connection, fields: list, objs: Iterable) -> Iterator[tuple]:
+    """Each object's values in `fields` order, converted per column kind (see the module docstring), as the
+    objects come."""
     ops = connection.ops
     stamps: dict = {}  # auto_now columns hold one timestamp per batch: adapt it once
 
@@ -129,10 +187,9 @@ def _rows(connection, fields: list, objs: list) -> list[tuple]:
     getter = operator.attrgetter(*(f.attname for f in fields))
     values = map(getter, objs) if len(fields) > 1 else ((getter(obj),) for obj in objs)
     if not any(adapt):
-        return list(values)
-    # One pass: the plain tuples die at once, so fewer long-lived objects wake the garbage collector.
-    return [tuple(v if fn is None or v is None else fn(v) for fn, v in zip(adapt, row, strict=True))
-            for row in values]
+        return values
+    return (tuple(v if fn is None or v is None else fn(v) for fn, v in zip(adapt, row, strict=True))
+            for row in values)
 
 
 def reset_sequences(models_: list, *, using: str = "default") -> None:

@@ -9,8 +9,8 @@ Import, in four steps that each touch the database a fixed number of times whate
    `MemberForm` (the one validator of member data), resolves the organisation column against the
    importer's organisations loaded in **one** query, and finds duplicate ID numbers inside the file and
    against the database (one query per 5,000 numbers).
-3. `save_roster()` saves every row or none: `bulk_insert` (core.bulk) of members (in organisation order) and
-   their first membership period, the counters (`tally_apply`, once) and one audit entry that holds counts
+3. `save_roster()` saves every row or none: `bulk_inserting` (core.bulk) of members (in organisation order) and
+   their first membership period, the counters (`tally_write`, once) and one audit entry that holds counts
    only (no personal data), in one transaction; on SQLite with a bigger page cache while it writes.
 4. On any row error nothing is saved; `write_error_report()` gives the worker an .xlsx of
    行号 / 列 / 值 / 原因 with ID numbers and phones masked.
@@ -48,7 +48,7 @@ from django.utils import timezone
 
 from dangjian.audit.services import log_action
 from dangjian.core import codes, crypto
-from dangjian.core.bulk import bulk_insert
+from dangjian.core.bulk import bulk_insert, bulk_inserting
 from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.scoping import subtree_q
@@ -58,7 +58,7 @@ from .forms import MemberForm
 from .models import Member, MembershipPeriod, MemberStatus, Standing
 from .selectors import ID_LIKE, PHONE_LIKE, MemberFilters, member_list
 from .services import DUPLICATE_ID, member_assign
-from .tallies import member_dimensions, tally_apply
+from .tallies import member_dimensions, tally_totals, tally_write
 
 # --- Columns -----------------------------------------------------------------------------------------
 
@@ -758,10 +758,8 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
     # In organisation order: the new entries of the org_path-led indexes then fall on neighbouring index pages
     # instead of all over each index.
     rows = sorted(rows, key=lambda r: r.data["organization"].path)
-    members = []
     by_org: dict[str, int] = {}
     checked: set[int] = set()
-    new_member = _member_builder()
     for r in rows:
         org = r.data["organization"]
         if org.pk not in checked:
@@ -769,12 +767,15 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
             if not (actor.has_capability("member.import", org.path) and actor.has_capability("member.manage", org.path)):
                 raise PermissionDenied()
             checked.add(org.pk)
-        members.append(new_member(r.data))
         by_org[org.name] = by_org.get(org.name, 0) + 1
+    new_member = _member_builder()
     with _import_page_cache():
         try:
-            with transaction.atomic():
-                bulk_insert(Member, members)
+            # Built (encrypted, hashed, masked) as they are sent: on PostgreSQL the server inserts the first
+            # members while the next are built, and counts them up below while it inserts the last ones.
+            with transaction.atomic(), bulk_inserting(Member, (new_member(r.data) for r in rows),
+                                                      count=len(rows)) as members:
+                totals = _tally_totals(members, rows)
         except IntegrityError:  # someone registered one of these numbers since the validation
             raise ValidationFailed(
                 "身份证号重复", fields={"id_number": [DUPLICATE_ID + "（可能有人刚刚登记了同一号码，请重新导入）"]}
@@ -786,21 +787,26 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
                        start=r.since or m.joined_on, reason="名册导入")
             for pk, m, r in zip(ids, members, rows, strict=True)
         ])
-        # One counter update for the whole file, in this transaction (aggregated per organisation and ancestor).
-        # The members are first counted per (organisation, dimension, value): a roster from one street puts
-        # dozens of members in each branch, and rolling each one up to every ancestor separately cost more
-        # than the upserts (bench/, issue 8: 0.31 → 0.16 s for 10,000 rows over one street's branches).
-        counts: Counter = Counter()
-        for m, r in zip(members, rows, strict=True):
-            path = m.org_path
-            for key in member_dimensions(m, r.data["organization"].sector).items():
-                counts[path, key] += 1
-        tally_apply((path, dict((key,)), n) for (path, key), n in counts.items())
+        tally_write(totals)
     top = dict(sorted(by_org.items(), key=lambda kv: -kv[1])[:50])
     log_action(actor=actor, action="members.roster.imported",
                changes={"count": len(members), "organizations": len(by_org), "by_organization": top,
                         "file_format": file_format})
     return len(members)
+
+
+def _tally_totals(members: list[Member], rows: list[ValidRow]) -> dict:
+    """The file's counter changes, aggregated per organisation and ancestor: one counter update for the whole
+    file, in the import's transaction. The members are first counted per (organisation, dimension, value): a
+    roster from one street puts dozens of members in each branch, and rolling each one up to every ancestor
+    separately cost more than the upserts (bench/, issue 8: 0.31 → 0.16 s for 10,000 rows over one street's
+    branches)."""
+    counts: Counter = Counter()
+    for m, r in zip(members, rows, strict=True):
+        path = m.org_path
+        for key in member_dimensions(m, r.data["organization"].sector).items():
+            counts[path, key] += 1
+    return tally_totals((path, dict((key,)), n) for (path, key), n in counts.items())
 
 
 def _current_organizations(rows: list[ValidRow]) -> None:

@@ -61,8 +61,19 @@ def member_dimensions(member, sector: str) -> dict[str, str]:
 def tally_apply(deltas: Iterable[Delta], *, using: str | None = None) -> int:
     """Add the deltas to the counters of each member's organisation and all its ancestors, in the caller's
     transaction. Returns the number of counters written (deltas that cancel out write nothing)."""
-    return tallies.tally_add(_model(), ((path, (dim, value), (n,)) for path, dims, n in deltas if n
-                                        for dim, value in dims.items()), using=using)
+    return tally_write(tally_totals(deltas), using=using)
+
+
+def tally_totals(deltas: Iterable[Delta]) -> dict:
+    """`tally_apply` in two halves, for a writer that computes the totals while the database is busy with
+    something else (the roster import, while the server inserts the members): the counters' changes..."""
+    return tallies.roll_up(_model(), ((path, (dim, value), (n,)) for path, dims, n in deltas if n
+                                      for dim, value in dims.items()))
+
+
+def tally_write(totals: Mapping, *, using: str | None = None) -> int:
+    """...and their one upsert, in the caller's transaction."""
+    return tallies.upsert(_model(), totals, using=using)
 
 
 # --- Recomputation and the consistency check ---------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from dangjian.core.bulk import bulk_insert, reset_sequences
+from dangjian.core.bulk import bulk_insert, bulk_inserting, reset_sequences
 from dangjian.members.forms import MemberForm
 from dangjian.members.models import Member
 from dangjian.members.services import member_build
@@ -89,3 +89,50 @@ def test_a_unique_clash_arrives_as_djangos_integrity_error(district):
     second.id_number_digest = first.id_number_digest
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk_insert(Member, [first, second])
+
+
+# --- Streaming: objects built as they are sent, and the caller's work before the database finishes ----------
+
+
+def test_a_generator_is_consumed_as_rows_are_sent_and_the_block_runs_after_the_last(district):
+    members = built(district, 6)
+    expected = as_saved(members)
+    handed: list[int] = []
+
+    def one_by_one():
+        for i, m in enumerate(members):
+            handed.append(i)
+            yield m
+
+    before = set(Member.unscoped.values_list("pk", flat=True))
+    with bulk_inserting(Member, one_by_one(), count=len(members)) as sent:
+        assert handed == list(range(6)) and sent == members  # every row sent before the block
+        if connection.vendor == "postgresql":
+            assert all(m.pk is None for m in sent)  # the ids come when the server has confirmed
+    pks = sorted(Member.unscoped.exclude(pk__in=before).values_list("pk", flat=True))
+    assert stored(pks) == expected
+    if connection.vendor == "postgresql":
+        assert sorted(m.pk for m in members) == pks
+
+
+def test_an_error_in_the_block_or_in_the_generator_or_a_wrong_count_writes_nothing(district):
+    from django.db import transaction
+
+    members = built(district, 4)
+    before = Member.unscoped.count()
+
+    def failing():
+        yield from members[:2]
+        raise ValueError("第3行出错")
+
+    attempts = [
+        (lambda: bulk_inserting(Member, iter(members), count=4), True),  # the block raises
+        (lambda: bulk_inserting(Member, failing(), count=4), False),  # the objects' builder raises
+        (lambda: bulk_inserting(Member, iter(members), count=5), False),  # fewer objects than announced
+    ]
+    for start, in_block in attempts:
+        with pytest.raises(ValueError), transaction.atomic():
+            with start():
+                if in_block:
+                    raise ValueError("调用方出错")
+        assert Member.unscoped.count() == before
