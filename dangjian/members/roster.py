@@ -782,11 +782,11 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
             ) from None
         ids = _new_member_ids(members)
         new_period = _ModelTemplate(MembershipPeriod)
-        bulk_insert(MembershipPeriod, [
+        bulk_insert(MembershipPeriod, (
             new_period(member_id=pk, organization_id=m.organization_id, org_path=m.org_path,
                        start=r.since or m.joined_on, reason="名册导入")
             for pk, m, r in zip(ids, members, rows, strict=True)
-        ])
+        ), count=len(rows))
         tally_write(totals)
     top = dict(sorted(by_org.items(), key=lambda kv: -kv[1])[:50])
     log_action(actor=actor, action="members.roster.imported",
