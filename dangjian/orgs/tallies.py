@@ -56,15 +56,18 @@ class TallyIndex(models.Index):
     """An index over a tally model's rows that holds counter columns (`counters`) only on SQLite.
 
     On SQLite the counters make the index covering (the workbench's size warnings read only its entries:
-    90 ms for the district against 218 without them), and an upsert rewrites an index entry only where a column
+    54 ms for the district against 218 without them), and an upsert rewrites an index entry only where a column
     of that index changed. On PostgreSQL an indexed column that changes forbids a heap-only (HOT) update, and
     a partial index's condition does not narrow that: with `count` in this index not one of 11 million counter
     updates was HOT, each wrote a new entry into every index of the table, and a city-wide roster import spent
-    2.4 s upserting 100,000 counters (1.1 s as HOT updates; docs/performance.md §12). There the counters are
-    left out, and the index answers from the table's pages (119 ms against 130 for the same warnings)."""
+    2.4 s upserting 100,000 counters (1.0–1.4 s as HOT updates; docs/performance.md §12). There the counters
+    are left out, and the index answers from the table's pages (117–156 ms against 130 for the same warnings).
+    Plain columns, a name and a condition only."""
 
     def __init__(self, *args, counters=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if self.expressions or self.opclasses or self.include or self.db_tablespace:
+            raise TypeError("TallyIndex: fields, counters, name and condition only")
         self.counters = tuple(counters)
 
     def deconstruct(self):
