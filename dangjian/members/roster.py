@@ -775,7 +775,7 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
             # members while the next are built, and counts them up below while it inserts the last ones.
             with transaction.atomic(), bulk_inserting(Member, (new_member(r.data) for r in rows),
                                                       count=len(rows)) as members:
-                totals = _tally_totals(members, rows)
+                totals = _file_totals(members, rows)
         except IntegrityError:  # someone registered one of these numbers since the validation
             raise ValidationFailed(
                 "身份证号重复", fields={"id_number": [DUPLICATE_ID + "（可能有人刚刚登记了同一号码，请重新导入）"]}
@@ -795,7 +795,7 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
     return len(members)
 
 
-def _tally_totals(members: list[Member], rows: list[ValidRow]) -> dict:
+def _file_totals(members: list[Member], rows: list[ValidRow]) -> dict:
     """The file's counter changes, aggregated per organisation and ancestor: one counter update for the whole
     file, in the import's transaction. The members are first counted per (organisation, dimension, value): a
     roster from one street puts dozens of members in each branch, and rolling each one up to every ancestor
