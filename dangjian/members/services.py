@@ -7,6 +7,7 @@ import datetime as dt
 from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from dangjian.audit import registry
 from dangjian.audit.services import diff, log_action, log_failure
@@ -245,6 +246,7 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     member.sector = to.sector
     member.save(update_fields=["organization", "org_path", "sector", "updated_at"])
     _carry_followers(member, old_path, to.path)
+    _tell_member_moved(member, actor=actor, on=on)
     # The shared ancestors' counters cancel out: only the two branches of the tree below them are written.
     tally_apply([(old_path, member_dimensions(member, old.sector), -1),
                  (to.path, member_dimensions(member, to.sector), +1)])
@@ -274,6 +276,18 @@ def _carry_followers(member: Member, old_path: str, new_path: str) -> None:
         rows.update(org_path=new_path)
     for tally, deltas in by_tally.items():
         tallies.tally_add(tally, deltas)
+
+
+def _tell_member_moved(member: Member, *, actor, on: dt.date) -> None:
+    """Rows of the apps above that follow a member's moves by their own rule (`ScopeMeta.member_moved`: the
+    dotted path of a function `(member, *, actor, on)`), called in the move's transaction after the member holds
+    the new organisation: a 预备党员's recruitment case moves to the new branch with a dated record and an audit
+    entry (recruitment.services.case_follow_member, 细则 第三十四条), whether the move came from a transfer or
+    from the roster's edit page. Declared, like `follows_member`, so this app imports none of them."""
+    for model in apps.get_models():
+        moved = getattr(getattr(model, "ScopeMeta", None), "member_moved", None)
+        if moved:
+            import_string(moved)(member, actor=actor, on=on)
 
 
 def member_reveal(*, actor, member: Member, field: str) -> str:

@@ -143,6 +143,8 @@ class RecruitmentCase(ScopedModel):
     class ScopeMeta:
         path = "org_path"
         member = "member_id"
+        # a 预备党员's case goes where the member goes (细则 第三十四条): members.services.member_move calls it
+        member_moved = "dangjian.recruitment.services.case_follow_member"
 
     def __str__(self):
         return f"{self.name}（{self.get_stage_display()}）"

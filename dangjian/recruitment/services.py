@@ -841,7 +841,7 @@ def case_move(*, actor, case: RecruitmentCase, to: Organization, on: dt.date) ->
         raise _invalid("on", "日期", "不能晚于今天")
     if on < case.applied_on:
         raise _invalid("on", "日期", f"不能早于递交申请日期{case.applied_on.isoformat()}")
-    if case.member_id:  # the case of a 预备党员 goes where the member is (a roster move does not move it itself)
+    if case.member_id:  # the case of a 预备党员 goes where the member is (member_move carries it)
         member_org = Member.unscoped.filter(pk=case.member_id).values_list("organization_id", flat=True).first()
         if member_org != to.pk:
             raise Conflict("已是预备党员：档案随组织关系转移，只能转到本人现在所在的党组织；调动请办理组织关系转接。")
@@ -855,13 +855,14 @@ def case_move(*, actor, case: RecruitmentCase, to: Organization, on: dt.date) ->
 
 
 def case_follow_member(member: Member, *, actor=None, on: dt.date | None = None) -> None:
-    """A probationary member's organisation changed (transfer placed, roster move): the case follows, so the
-    new branch runs the conversion (细则 第三十四条). Called inside the transaction of the services that move
-    members; each case moved is a dated CaseMove and an audit entry, like case_move. Unscoped: the caller
+    """A probationary member's organisation changed (a transfer accepted or placed, a move on the roster's edit
+    page): the case follows, so the new branch runs the conversion (细则 第三十四条). members.services.member_move
+    calls it in its transaction (`RecruitmentCase.ScopeMeta.member_moved`), after the member holds the new
+    organisation; each case moved is a dated CaseMove and an audit entry, like case_move. Unscoped: the caller
     decided the move (the receiver holds no grant on the sender's rows)."""
     actor = actor or SYSTEM
     on = on or _today()
-    to = Organization.unscoped.get(pk=member.organization_id)
+    to = member.organization
     cases = (RecruitmentCase.unscoped.select_for_update(of=("self",)).select_related("organization")
              .filter(member=member).exclude(organization_id=to.pk).order_by("pk"))
     for case in cases:

@@ -87,7 +87,7 @@ def _case_orgs(user):
 
 def _move_targets(user, case):
     """Where this worker may move the case: any other case organisation of theirs; a 预备党员's case only to
-    the member's current organisation (after a roster move, services.case_move)."""
+    the member's current organisation (member_move carries it there; this is for a case left behind before it did)."""
     orgs = _case_orgs(user).exclude(pk=case.organization_id)
     return orgs.filter(pk=case.member.organization_id) if case.member_id else orgs
 

@@ -24,7 +24,7 @@ from dangjian.members.services import id_number_taken, member_create, member_lea
 from dangjian.notifications.services import Message, notification_create
 from dangjian.orgs.models import BRANCH_KINDS, Organization, OrgKind
 from dangjian.orgs.services import organization_move
-from dangjian.recruitment.services import case_follow_member, case_member_left
+from dangjian.recruitment.services import case_member_left
 
 from . import notices, rules, tallies, workflow
 from .models import (
@@ -438,8 +438,8 @@ def transfer_accept(*, actor, transfer: Transfer, on: dt.date | None = None,
         member = Member.unscoped.select_for_update().get(pk=t.member_id)
         if member.organization_id != t.from_org_id:
             raise Conflict("该党员的所在组织已变更，请转出党组织核实后重新发起。")
+        # A 预备党员's recruitment case moves with them (member_move: the new 党组织 runs the conversion).
         member_move(actor=SYSTEM, member=member, to=t.to_org, on=on, reason="组织关系转接")
-        case_follow_member(member, actor=actor, on=on)  # a 预备党员's conversion is run by the new 党组织 (细则 第三十四条)
         _end_mobile_stint(t, actor=actor, on=on, reason=f"组织关系已转入{t.to_org.name}")
     t.accepted_on = on
     t.save()
@@ -477,7 +477,6 @@ def transfer_place(*, actor, transfer: Transfer, branch: Organization | None, on
     member = Member.unscoped.select_for_update().get(pk=t.member_id)
     if member.organization_id != branch.pk:
         member_move(actor=SYSTEM, member=member, to=branch, on=on, reason="组织关系转接：编入党支部")
-        case_follow_member(member, actor=actor, on=on)
     t.placed_org = branch
     t.placed_on = on
     t.save()

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from dangjian.core.dates import add_years
 from dangjian.members.models import Member, MemberStatus
@@ -99,8 +100,11 @@ def test_a_transfer_within_the_district_moves_the_case_with_a_move_record_and_au
     assert case.organization == district.branch_a1 and case.org_path == district.branch_a1.path
     move = CaseMove.objects.get(case=case)
     assert (move.from_org, move.to_org, move.on) == (district.branch_b1, district.branch_a1, day)
+    # moved by the transfer (members.services.member_move, as the system), which names the worker who accepted it
     entry = AuditEntry.objects.get(action="recruitment.case.moved", target_id=str(case.pk))
-    assert entry.actor_id == admin.pk and entry.changes["to"] == district.branch_a1.name
+    assert entry.actor_id is None and entry.changes["to"] == district.branch_a1.name
+    accepted = AuditEntry.objects.get(action="transfers.transfer.accepted", target_id=str(t.pk))
+    assert accepted.actor_id == admin.pk
 
 
 def test_an_out_of_district_transfer_closed_ends_the_case(district, admin, pair):
@@ -401,11 +405,12 @@ def test_opening_a_document_is_audited(district, admin, media, client):
     assert entry.actor_id == admin.pk and entry.target_id == str(case.pk) and entry.changes["document"] == doc.pk
 
 
-# --- a 预备党员 moved on the roster: the case can be moved after them, and only there -----------------------
+# --- a 预备党员 moved on the roster: the case follows them, and can go nowhere else --------------------------
 
-def test_after_a_roster_move_the_case_follows_the_member_only(district, admin, pair, client):
+def test_a_roster_move_carries_the_case_and_it_can_go_only_where_the_member_is(district, admin, pair, client):
     from django.urls import reverse
 
+    from dangjian.audit.models import AuditEntry
     from dangjian.core.errors import Conflict
     from dangjian.members.services import member_update
     from dangjian.recruitment.models import CaseMove
@@ -413,17 +418,16 @@ def test_after_a_roster_move_the_case_follows_the_member_only(district, admin, p
 
     case, member = _admitted(district, admin, pair)
     member = Member.unscoped.select_related("organization").get(pk=member.pk)
-    member_update(actor=admin, member=member, data={"organization": district.branch_a1})
+    member_update(actor=admin, member=member, data={"organization": district.branch_a1})  # the roster's edit page
+    case.refresh_from_db()
+    assert case.organization == district.branch_a1 and case.org_path == district.branch_a1.path
+    move = CaseMove.objects.get(case=case)
+    assert (move.from_org, move.to_org, move.on) == (district.branch_b1, district.branch_a1, timezone.localdate())
+    entry = AuditEntry.objects.get(action="recruitment.case.moved", target_id=str(case.pk))
+    assert entry.changes["reason"] == "随党员组织关系转移" and entry.changes["to"] == district.branch_a1.name
     client.force_login(admin)
     page = client.get(reverse("recruitment:detail", args=[case.pk])).content.decode()
-    assert "本人已编入甲社区党支部" in page and "转移档案" in page
-    case = RecruitmentCase.unscoped.get(pk=case.pk)
-    with pytest.raises(Conflict):
-        case_move(actor=admin, case=case, to=district.branch_a2, on=D(2026, 11, 20))
-    r = client.post(reverse("recruitment:move", args=[case.pk]),
-                    {"move-to": district.branch_a1.pk, "move-on": "2026-11-20"})
-    assert r.status_code == 302
-    case.refresh_from_db()
-    assert case.organization == district.branch_a1 and CaseMove.objects.filter(case=case).count() == 1
-    page = client.get(reverse("recruitment:detail", args=[case.pk])).content.decode()
-    assert "转移档案" not in page
+    assert "转移档案" not in page and "本人已编入" not in page  # nothing left to do by hand
+    with pytest.raises(Conflict):  # a 预备党员's case goes only where the member is
+        case_move(actor=admin, case=RecruitmentCase.unscoped.get(pk=case.pk), to=district.branch_a2, on=D(2026, 11, 20))
+    assert CaseMove.objects.filter(case=case).count() == 1
