@@ -276,7 +276,7 @@ def size_warning_rows(*, limit: int, everywhere: bool = False) -> tuple[int, lis
     rows and its children's sort right after them). An organisation that never had a child path handed out
     (`child_seq` 0) has no rows below its own: those are its direct counts, read by equality. Each
     organisation's counts are computed once (several rules read them), and only those its kind's rules read;
-    the rules' SQL conditions (SizeRule.sql) count the warnings and pick the first organisations.
+    the rules' SQL conditions (SizeRule.sql_condition) count the warnings and pick the first organisations.
 
     Only organisations inside the data subtrees are looked at: an organisation visible through the
     directory alone (a worker's own branch elsewhere) has no counts in the scope to judge it by."""

@@ -7,7 +7,7 @@ Each rule names its article. Thresholds come from settings.DANGJIAN_RULES becaus
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -28,22 +28,40 @@ class OrgWarning:
 
 @dataclass(frozen=True)
 class SizeRule:
-    """One size rule, twice: `check` words the warning for one organisation's counts; `sql` is the same
-    condition over the columns `n_full`, `n_total` (direct members) and `n_subtree`, with the thresholds
-    as `{name}` placeholders, so the workbench counts and picks the district's warnings in the database
-    instead of building counts for every organisation (members.selectors.size_warning_rows). The two
-    must agree (orgs/tests/test_rules.py checks them on both sides of every threshold)."""
+    """One size rule: a count of members that must not fall below the setting `least` nor rise above the
+    setting `most` (either may be absent). From that one statement come both `check`, which words the
+    warning for one organisation's counts, and `sql_condition`, the same condition over the columns `n_full`,
+    `n_total` (direct members) and `n_subtree`, so the workbench counts and picks the district's warnings in
+    the database instead of building counts for every organisation (members.selectors.size_warning_rows).
+    orgs/tests/test_rules.py checks both on either side of every threshold."""
 
     code: str
     kinds: tuple[str, ...]
     article: str
-    check: Callable[[dict, dict], str | None]  # (counts, params) -> message or None
-    sql: str
-    counts: tuple[str, ...]  # what the rule reads: "full" / "total" (direct) and "subtree"
+    count: str  # "full" / "total" (direct members) or "subtree" (every member below)
+    least: str | None  # the setting (DANGJIAN_RULES) naming the fewest allowed
+    most: str | None  # ... and the most
+    message: str  # worded with {n} (the count), {least} and {most} (the thresholds)
+
+    @property
+    def counts(self) -> tuple[str, ...]:
+        return (self.count,)
+
+    def _limits(self, params: dict) -> tuple[int | None, int | None]:
+        # Integers from settings: formatted into the SQL as integers, never as text.
+        return tuple(None if name is None else int(params[name]) for name in (self.least, self.most))
+
+    def check(self, counts: dict, params: dict) -> str | None:
+        n, (least, most) = counts[self.count], self._limits(params)
+        if (least is not None and n < least) or (most is not None and n > most):
+            return self.message.format(n=n, least=least, most=most)
+        return None
 
     def sql_condition(self, params: dict) -> str:
-        # The thresholds are integers from settings: formatted in as integers, never as text.
-        return "(" + self.sql.format(**{k: int(v) for k, v in params.items() if isinstance(v, int)}) + ")"
+        least, most = self._limits(params)
+        column = f"n_{self.count}"
+        bounds = [f"{column} < {least}"] * (least is not None) + [f"{column} > {most}"] * (most is not None)
+        return "(" + " OR ".join(bounds) + ")"
 
 
 def _param(name: str) -> int:
@@ -51,32 +69,16 @@ def _param(name: str) -> int:
 
 
 SIZE_RULES = (
-    SizeRule(
-        "branch_min_full", BRANCH_KINDS, "《中国共产党支部工作条例（试行）》第四条",
-        lambda c, p: (f"正式党员仅 {c['full']} 名，少于 {p['branch_min_full_members']} 名，宜成立联合党支部"
-                      if c["full"] < p["branch_min_full_members"] else None),
-        "n_full < {branch_min_full_members}", ("full",),
-    ),
-    SizeRule(
-        "branch_max", BRANCH_KINDS, "《中国共产党支部工作条例（试行）》第四条",
-        lambda c, p: (f"党员 {c['total']} 名，超过 {p['branch_max_members']} 名，宜分设支部或成立党总支"
-                      if c["total"] > p["branch_max_members"] else None),
-        "n_total > {branch_max_members}", ("total",),
-    ),
-    SizeRule(
-        "general_branch_size", (OrgKind.GENERAL_BRANCH,), "《党和国家机关基层组织工作条例》第六条",
-        lambda c, p: (f"党员 {c['subtree']} 名，党总支一般为 {p['general_branch_min_members']}—"
-                      f"{p['general_branch_max_members']} 名（少于须经批准，超过宜成立党委）"
-                      if not p["general_branch_min_members"] <= c["subtree"] <= p["general_branch_max_members"]
-                      else None),
-        "n_subtree < {general_branch_min_members} OR n_subtree > {general_branch_max_members}", ("subtree",),
-    ),
-    SizeRule(
-        "primary_committee_size", (OrgKind.PRIMARY_COMMITTEE,), "《党和国家机关基层组织工作条例》第五条",
-        lambda c, p: (f"党员 {c['subtree']} 名，基层党委一般在 {p['primary_committee_min_members']} 名以上（少于须经批准）"
-                      if c["subtree"] < p["primary_committee_min_members"] else None),
-        "n_subtree < {primary_committee_min_members}", ("subtree",),
-    ),
+    SizeRule("branch_min_full", BRANCH_KINDS, "《中国共产党支部工作条例（试行）》第四条",
+             "full", "branch_min_full_members", None, "正式党员仅 {n} 名，少于 {least} 名，宜成立联合党支部"),
+    SizeRule("branch_max", BRANCH_KINDS, "《中国共产党支部工作条例（试行）》第四条",
+             "total", None, "branch_max_members", "党员 {n} 名，超过 {most} 名，宜分设支部或成立党总支"),
+    SizeRule("general_branch_size", (OrgKind.GENERAL_BRANCH,), "《党和国家机关基层组织工作条例》第六条",
+             "subtree", "general_branch_min_members", "general_branch_max_members",
+             "党员 {n} 名，党总支一般为 {least}—{most} 名（少于须经批准，超过宜成立党委）"),
+    SizeRule("primary_committee_size", (OrgKind.PRIMARY_COMMITTEE,), "《党和国家机关基层组织工作条例》第五条",
+             "subtree", "primary_committee_min_members", None,
+             "党员 {n} 名，基层党委一般在 {least} 名以上（少于须经批准）"),
 )
 
 

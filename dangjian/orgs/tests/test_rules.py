@@ -256,3 +256,21 @@ def test_each_size_rule_says_the_same_in_sql_and_in_python(settings, rule, overr
             counts = {"full": 0, "total": 0, "subtree": 0, key: n}
             assert _sql_says(rule, counts, params) == bool(rule.check(counts, params)), (key, n)
     assert set(rule.counts) <= {"full", "total", "subtree"}
+
+
+@pytest.mark.parametrize(("code", "counts", "expected"), [
+    ("branch_min_full", {"full": 2}, "正式党员仅 2 名，少于 3 名，宜成立联合党支部"),
+    ("branch_max", {"total": 51}, "党员 51 名，超过 50 名，宜分设支部或成立党总支"),
+    ("general_branch_size", {"subtree": 4}, "党员 4 名，党总支一般为 5—7 名（少于须经批准，超过宜成立党委）"),
+    ("general_branch_size", {"subtree": 8}, "党员 8 名，党总支一般为 5—7 名（少于须经批准，超过宜成立党委）"),
+    ("primary_committee_size", {"subtree": 99}, "党员 99 名，基层党委一般在 100 名以上（少于须经批准）"),
+])
+def test_each_size_rule_words_its_count_and_thresholds(code, counts, expected):
+    """One declaration per rule (count, least, most, message): the wording takes the thresholds it names."""
+    params = {"branch_min_full_members": 3, "branch_max_members": 50, "general_branch_min_members": 5,
+              "general_branch_max_members": 7, "primary_committee_min_members": 100}
+    rule = next(r for r in SIZE_RULES if r.code == code)
+    assert rule.check({"full": 0, "total": 0, "subtree": 0, **counts}, params) == expected
+    (n,) = counts.values()
+    on_the_threshold = params[rule.least] if rule.least and n < params[rule.least] else params[rule.most]
+    assert rule.check({"full": 0, "total": 0, "subtree": 0, rule.count: on_the_threshold}, params) is None
