@@ -12,30 +12,33 @@ from django.urls import reverse
 from dangjian.core.actors import SYSTEM
 from dangjian.notifications.selectors import workers_of_many
 from dangjian.notifications.services import Message, notification_create
+from dangjian.orgs.models import Organization
 
-from . import notices, rules, services
+from . import notices, rules, services, workflow
 from .models import CaseStatus, RecruitmentCase
 
 ANONYMISE_BATCH = 200  # cases per transaction: a city's backlog never holds one long lock
 
 
 def due_reminders(*, on: dt.date) -> int:
-    """Each open case whose next due date falls within `remind_days_before` days → its organisation's workers
-    (the branch's, or its 党委's when the branch has no account), once per due date; once more when it is
-    overdue, urgently. Returns how many messages were new. One query for the cases, one per 500
-    organisations for the workers: a city's due cases remind in seconds."""
+    """Each open case whose next due date falls within `remind_days_before` days → the workers of the
+    organisation that settles it (`settled_by`; the nearest ones above it when it has no account), once per due
+    date; once more when it is overdue, urgently. Returns how many messages were new. One query for the cases,
+    one per 500 organisations for the committees and for the workers: a city's due cases remind in seconds."""
     horizon = on + dt.timedelta(days=rules.config()["remind_days_before"])
     cases = list(RecruitmentCase.unscoped.filter(status=CaseStatus.OPEN, next_due__isnull=False, next_due__lte=horizon)
                  .select_related("organization").order_by("next_due", "pk"))
-    workers = workers_of_many([c.organization for c in cases])
+    by = settled_by(cases)
+    workers = workers_of_many(by.values())
     messages = []
     for case in cases:
         overdue = case.next_due < on
         kind = notices.OVERDUE if overdue else notices.DUE
+        org = by[case.pk]
         context = {"姓名": case.name, "事项": case.next_due_label, "期限": f"{case.next_due:%Y年%-m月%-d日}",
                    "党组织": case.organization.name, "阶段": case.get_stage_display(),
-                   "依据": case.next_due_article or "发展党员工作细则"}
-        for user in workers[case.organization.path]:
+                   "依据": case.next_due_article or "发展党员工作细则", "办理": org.name}
+        for user in workers[org.path]:
             messages.append(Message(
                 kind=kind.code, user=user, org_path=case.org_path, context=context,
                 link=reverse("recruitment:detail", args=[case.pk]),
@@ -43,6 +46,19 @@ def due_reminders(*, on: dt.date) -> int:
     with transaction.atomic():
         return notification_create(actor=SYSTEM, messages=messages)
 
+
+def settled_by(cases) -> dict[int, Organization]:
+    """case pk → the organisation whose step settles the case's next due item: the 上级党委 for a committee's
+    step (审批 within three months of the branch meeting, 审批转正: 细则 第二十二、三十三条), which the branch
+    cannot do, the case's organisation otherwise, and also when that committee does not exist (the branch is
+    then the one to sort it out)."""
+    def committee_role(case) -> str:
+        step = workflow.STEPS.get(case.next_due_step or 0)
+        return step.committee if step is not None else ""
+
+    committees = services.committees_of(c.organization for c in cases if committee_role(c))
+    return {c.pk: (committees[c.organization.pk][committee_role(c)] if committee_role(c) else None) or c.organization
+            for c in cases}
 
 
 def anonymise_ended(*, on: dt.date) -> int:

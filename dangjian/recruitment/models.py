@@ -100,6 +100,8 @@ class RecruitmentCase(ScopedModel):
     next_due = models.DateField("下一期限", null=True, blank=True)
     next_due_label = models.CharField("下一期限事项", max_length=60, blank=True)
     next_due_article = models.CharField("下一期限依据", max_length=120, blank=True)
+    # The step that settles it (0: none, e.g. a 思想汇报): a committee's step is reminded to the committee
+    next_due_step = models.PositiveSmallIntegerField("下一期限所属步骤", null=True, blank=True)
     # The applicant's consent (PIPL 第十七、二十九条): which 告知书 they read, when and how they agreed. Required
     # by case_create; blank only on cases opened before consent was recorded.
     consent_version = models.CharField("个人信息处理告知书版本", max_length=20, blank=True)

@@ -785,6 +785,7 @@ def _refresh(case: RecruitmentCase) -> None:
     case.next_due = due.on if due else None
     case.next_due_label = due.label if due else ""
     case.next_due_article = due.article if due else ""
+    case.next_due_step = due.step if due else None
     case.save()
 
 

@@ -6,6 +6,7 @@ from itertools import count
 from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -333,3 +334,30 @@ def test_a_thought_report_moves_the_due_date(district, settings, tmp_path):
     case.refresh_from_db()
     assert add_months(timezone.localdate(), 3) > D(2024, 12, 5)
     assert (case.next_due, case.next_due_label) == (D(2024, 12, 5), "培养教育考察（每半年）")
+
+
+@pytest.mark.django_db
+def test_each_case_keeps_the_step_of_its_next_due_item_as_the_migration_names_it(district, late_today):
+    """The case stores which step settles its next due item (the reminders route a 党委's step to the 党委).
+    Recruitment migration 0005 froze each due label's step to fill it in for existing cases: that table must
+    agree with what deadlines.py gives, at every point a walk reaches, and its backfill must restore it."""
+    import importlib
+
+    from dangjian.recruitment.models import RecruitmentCase
+
+    frozen = importlib.import_module("dangjian.recruitment.migrations.0005_next_due_step")
+    admin = district.users["district_admin"]
+    pair = full_members(district.branch_b1)
+    seen = {}
+    for n, until in enumerate((1, 3, 6, 8, 11, 13, 15, 17, 20, 22, 23), start=1):
+        case = open_case(admin, district.branch_b1, n=n)
+        if until > 1:
+            walk(admin, case, until=until, mentors=pair, sponsors=pair)
+        case.refresh_from_db()
+        if case.next_due is not None:
+            seen[case.next_due_label] = case.next_due_step
+            assert frozen.STEP_OF_LABEL[case.next_due_label] == case.next_due_step, until
+    assert {"派人谈话", "上级党委审批"} <= set(seen) and len(seen) >= 5
+    RecruitmentCase.unscoped.update(next_due_step=None)
+    frozen.backfill(django_apps, None)
+    assert dict(RecruitmentCase.unscoped.exclude(next_due=None).values_list("next_due_label", "next_due_step")) == seen

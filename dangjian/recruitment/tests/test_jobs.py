@@ -53,3 +53,46 @@ def test_the_job_is_scheduled_and_runs_from_the_queue(district, settings):
     assert "recruitment.due_reminders" in discover()
     open_case(district.users["district_admin"], district.branch_b1, applied_on=dt.date(2020, 1, 6))
     assert run_job("recruitment.due_reminders") == 1  # long overdue today
+
+
+def test_a_committee_step_is_reminded_to_the_committee_and_a_branch_step_to_the_branch(district):
+    """上级党委审批 (step 17, within three months of the branch meeting) is the 党委's to do: its workers are
+    reminded, not the branch's, who cannot record it. The branch's own deadline still goes to the branch."""
+    from dangjian.recruitment.tests.factories import full_members, walk
+    from dangjian.testing import make_user
+
+    admin = district.users["district_admin"]
+    branch_worker = make_user("worker_b1", role="branch_worker", org=district.branch_b1)
+    committee_worker = make_user("worker_cb", role="committee_admin", org=district.committee_b)
+    pair = full_members(district.branch_b1)
+    waiting = open_case(admin, district.branch_b1, n=1)
+    walk(admin, waiting, until=15, mentors=pair, sponsors=pair)  # the branch meeting voted: the 党委 approves next
+    waiting.refresh_from_db()
+    assert (waiting.next_due_label, waiting.next_due_step) == ("上级党委审批", 17)
+    with system_scope("test"):
+        assert jobs.settled_by([waiting]) == {waiting.pk: district.committee_b}
+        assert jobs.due_reminders(on=waiting.next_due - dt.timedelta(days=3)) == 1
+    (note,) = Notification.unscoped.all()
+    assert note.user == committee_worker and note.kind == notices.DUE.code
+    assert f"前由{district.committee_b.name}完成" in note.body and district.branch_b1.name in note.body
+
+    fresh = open_case(admin, district.branch_b1, n=2, applied_on=APPLIED)  # 派人谈话: the branch's own step
+    with system_scope("test"):  # by then the 党委's approval is overdue: urgently, to the 党委 again
+        assert jobs.due_reminders(on=fresh.next_due - dt.timedelta(days=3)) == 2
+    new = Notification.unscoped.exclude(pk=note.pk).order_by("id")
+    assert {(n.user, n.kind) for n in new} == {(branch_worker, notices.DUE.code),
+                                                (committee_worker, notices.OVERDUE.code)}
+
+
+def test_a_committee_step_without_a_committee_is_reminded_to_the_branch(district):
+    from dangjian.recruitment.models import RecruitmentCase
+
+    admin = district.users["district_admin"]
+    case = open_case(admin, district.branch_b1, applied_on=APPLIED)
+    RecruitmentCase.unscoped.filter(pk=case.pk).update(next_due_step=17)  # as if the 党委's step were next
+    case = RecruitmentCase.unscoped.select_related("organization").get(pk=case.pk)
+    with system_scope("test"):
+        assert jobs.settled_by([case]) == {case.pk: district.committee_b}
+        district.committee_b.has_approval_authority = False
+        district.committee_b.save()
+        assert jobs.settled_by([case]) == {case.pk: district.branch_b1}  # no 党委 with 审批权限 above it
