@@ -96,6 +96,8 @@ def _insert_cases(n: int, branches, today: dt.date) -> int:
     batch, steps = [], []
     for i in range(n):
         pk_path = branches[rng.randrange(len(branches))]
+        # half the branch's own deadline, half the 党委's (the reminders look up each branch's committee)
+        label, step = rng.choice([("派人谈话", 2), ("上级党委审批", 17)])
         applied = today - dt.timedelta(days=rng.randrange(30, 900))
         due = today + dt.timedelta(days=rng.randrange(-60, 120))
         batch.append(RecruitmentCase(
@@ -104,8 +106,7 @@ def _insert_cases(n: int, branches, today: dt.date) -> int:
             id_number_encrypted=token, id_number_digest=f"bench{i:059d}", id_number_masked="110105********1234",
             education=rng.choice(["21", "31", "41", "61"]), occupation=rng.choice(["worker", "professional", "student"]),
             stage=rng.choice(STAGES), applied_on=applied, next_step=rng.randrange(2, 25), next_due=due,
-            # half the branch's own deadline, half the 党委's (the reminders look up each branch's committee)
-            **dict(zip(("next_due_label", "next_due_step"), rng.choice([("派人谈话", 2), ("上级党委审批", 17)])))))
+            next_due_label=label, next_due_step=step))
     RecruitmentCase.unscoped.bulk_create(batch, batch_size=2000)
     cases = list(RecruitmentCase.unscoped.filter(id_number_digest__startswith="bench").values_list("pk", flat=True))
     dated = {}

@@ -356,6 +356,16 @@ def _text(value) -> str:
 
 
 def _date(value) -> dt.date | None:
+    if value.__class__ is str and len(value) == 10 and value[4] == value[7] == "-" and value.isascii():
+        # The common text form, YYYY-MM-DD, parsed in C (0.2 µs against 4–6 for the general path below, four
+        # dates a row); anything it refuses, or a year before 1900, takes the general path and its message.
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if day.year >= 1900:
+                return day
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

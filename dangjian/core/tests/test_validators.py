@@ -66,3 +66,10 @@ def test_phone(raw, ok):
     else:
         with pytest.raises(ValidationError):
             normalize_phone(raw)
+
+
+def test_the_check_character_needs_exactly_17_characters():
+    assert id_check_char("11010519491231002") == "X"  # GB 11643's example
+    for wrong in ("1101051949123100", "110105194912310021"):
+        with pytest.raises(ValueError):
+            id_check_char(wrong)

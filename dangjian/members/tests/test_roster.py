@@ -739,3 +739,25 @@ def test_the_save_takes_each_organisation_as_it_is_when_it_saves(district):
             roster.save_roster(actor=user, rows=result.rows)
     assert "丙社区党支部" in refused.value.fields["organization"][0]
     assert (Member.unscoped.count(), audit_count()) == before
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("2001-07-01", dt.date(2001, 7, 1)),  # the fast path
+    (" 2001-07-01 ", dt.date(2001, 7, 1)),  # spaces: the general path
+    ("２００１-０７-０１", dt.date(2001, 7, 1)),  # full-width digits: NFKC on the general path
+    ("2001.7.1", dt.date(2001, 7, 1)),
+    ("20010701", dt.date(2001, 7, 1)),
+    (20010701, dt.date(2001, 7, 1)),
+    (dt.datetime(2001, 7, 1, 0, 0), dt.date(2001, 7, 1)),
+    ("", None),
+    ("2001-02-30", "日期“2001-02-30”不存在"),  # refused by the fast path: the general path words it
+    ("2001-13-01", "日期“2001-13-01”不存在"),
+    ("1899-12-31", "日期“1899-12-31”不合理"),  # a valid ISO date before 1900 is still refused
+    ("2001/07/1x", "无法识别日期“2001/07/1x”"),
+])
+def test_a_date_cell_reads_the_same_on_the_fast_and_the_general_path(cell, expected):
+    if isinstance(expected, str):
+        with pytest.raises(roster._CellError, match=re.escape(expected)):
+            roster._date(cell)
+    else:
+        assert roster._date(cell) == expected
