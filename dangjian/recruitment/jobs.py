@@ -48,17 +48,16 @@ def due_reminders(*, on: dt.date) -> int:
 
 
 def settled_by(cases) -> dict[int, Organization]:
-    """case pk → the organisation whose step settles the case's next due item: the 上级党委 for a committee's
-    step (审批 within three months of the branch meeting, 审批转正: 细则 第二十二、三十三条), which the branch
-    cannot do, the case's organisation otherwise, and also when that committee does not exist (the branch is
-    then the one to sort it out)."""
-    def committee_role(case) -> str:
-        step = workflow.STEPS.get(case.next_due_step or 0)
-        return step.committee if step is not None else ""
-
-    committees = services.committees_of(c.organization for c in cases if committee_role(c))
-    return {c.pk: (committees[c.organization.pk][committee_role(c)] if committee_role(c) else None) or c.organization
-            for c in cases}
+    """case pk → the organisation whose step settles the case's next due item: the 党委 with 审批权限 for a
+    committee's step (审批 within three months, 审批转正: 细则 第二十五、三十三条), which the branch cannot record;
+    the case's organisation otherwise, and also when no such committee exists (the branch must sort that out)."""
+    roles = {c.pk: getattr(workflow.STEPS.get(c.next_due_step or 0), "committee", "") for c in cases}
+    committees = services.committees_of(c.organization for c in cases if roles[c.pk])
+    out = {}
+    for case in cases:
+        role = roles[case.pk]
+        out[case.pk] = (committees[case.organization.pk][role] if role else None) or case.organization
+    return out
 
 
 def anonymise_ended(*, on: dt.date) -> int:
