@@ -16,7 +16,6 @@ def backfill(apps, schema_editor):
         case._base_manager.filter(next_due__isnull=False, next_due_label=label).update(next_due_step=step)
 
 
-
 class Migration(migrations.Migration):
 
     dependencies = [
