@@ -255,11 +255,16 @@ def member_move(*, actor, member: Member, to: Organization, on: dt.date, reason:
     return member
 
 
+def _declared(name: str) -> list[tuple[type, object]]:
+    """(model, value) of every model, in this app and the apps above it, whose ScopeMeta declares `name`."""
+    return [(m, value) for m in apps.get_models() if (value := getattr(getattr(m, "ScopeMeta", None), name, None))]
+
+
 def _followers() -> list[type]:
     """Models whose rows belong to the member's CURRENT organisation (`ScopeMeta.follows_member`: their
     `org_path` copies the member's), in this app and in the apps above it (discipline records, dues
     assessments and accounts)."""
-    return [m for m in apps.get_models() if getattr(getattr(m, "ScopeMeta", None), "follows_member", False)]
+    return [m for m, _ in _declared("follows_member")]
 
 
 def _carry_followers(member: Member, old_path: str, new_path: str) -> None:
@@ -284,10 +289,8 @@ def _tell_member_moved(member: Member, *, actor, on: dt.date) -> None:
     the new organisation: a 预备党员's recruitment case moves to the new branch with a dated record and an audit
     entry (recruitment.services.case_follow_member, 细则 第三十四条), whether the move came from a transfer or
     from the roster's edit page. Declared, like `follows_member`, so this app imports none of them."""
-    for model in apps.get_models():
-        moved = getattr(getattr(model, "ScopeMeta", None), "member_moved", None)
-        if moved:
-            import_string(moved)(member, actor=actor, on=on)
+    for _, moved in _declared("member_moved"):
+        import_string(moved)(member, actor=actor, on=on)
 
 
 def member_reveal(*, actor, member: Member, field: str) -> str:

@@ -2,7 +2,7 @@
 (orgs.tallies.TallyIndex) and each table page keeps 30 % free for the next versions of its counters.
 
 The index holds only the status rows (rebuilt at 1,000,000 members: PostgreSQL 2 s, SQLite under a minute). FILLFACTOR applies to the
-pages written from now on; `VACUUM FULL members_membertally` (docs/deploy.md §9) repacks the existing ones at once.
+pages written from now on; `VACUUM FULL members_membertally` (docs/deploy.md §8) repacks the existing ones at once.
 """
 
 import dangjian.orgs.tallies
