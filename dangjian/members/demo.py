@@ -927,7 +927,7 @@ def _create_organizations(plan: OrgSpec) -> dict[int, Organization]:
     from django.db.models import Max
 
     from dangjian.core.bulk import bulk_insert
-    from dangjian.orgs.models import SEGMENT, Organization, path_segment
+    from dangjian.orgs.models import SEGMENT, Organization, name_key, path_segment
 
     last = Organization.unscoped.filter(depth=1).order_by("-path").values_list("path", flat=True).first()
     root_path = path_segment((int(last, 36) if last else 0) + 1)
@@ -935,7 +935,8 @@ def _create_organizations(plan: OrgSpec) -> dict[int, Organization]:
     rows: list[Organization] = []
 
     def build(spec: OrgSpec, parent_path: str | None, path: str) -> None:
-        org = Organization(path=path, depth=len(path) // SEGMENT, name=spec.name.strip(), kind=spec.kind,
+        org = Organization(path=path, depth=len(path) // SEGMENT, name=spec.name.strip(),
+                           name_key=name_key(spec.name), kind=spec.kind,
                            unit_category=spec.unit_category, sector=spec.sector, subdistrict=spec.subdistrict.strip(),
                            has_approval_authority=spec.has_approval_authority, child_seq=len(spec.children))
         org._parent_path = parent_path

@@ -43,7 +43,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import DEFERRED, OuterRef, Subquery
+from django.db.models import DEFERRED, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from dangjian.audit.services import log_action
@@ -51,8 +51,8 @@ from dangjian.core import codes, crypto
 from dangjian.core.bulk import bulk_insert, bulk_inserting
 from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
-from dangjian.core.scoping import subtree_q
-from dangjian.orgs.models import Organization
+from dangjian.core.scoping import PATH_ALPHABET, subtree_q
+from dangjian.orgs.models import SEGMENT, Organization, name_key
 
 from .forms import MemberForm
 from .models import Member, MembershipPeriod, MemberStatus, Standing
@@ -109,6 +109,7 @@ ORGS_SHEET = "组织列表"
 HEADER_SCAN_ROWS = 20  # the header may sit below a title row or two
 MAX_COLUMNS = 200
 DIGEST_CHUNK = 5000  # parameters per duplicate lookup: under SQLite's 32,766 and PostgreSQL's 65,535
+ORG_CHUNK = 10_000  # texts per organisation lookup: names, and those that can be paths (under SQLite's 32,766)
 REPORT_DIR = "import-errors"
 REPORT_MAX_AGE = 24 * 3600  # seconds an error report is kept
 SHOWN_ERRORS = 200
@@ -585,25 +586,35 @@ class OrgRow(NamedTuple):
     is_dissolved: bool
     parent_id: int | None
     sector: str
+    name_key: str
 
 
 class OrgLookup:
-    """The organisations the actor may import into, loaded in one query, by name, ID (编号) or path.
+    """The organisations the actor may import into, by name, ID (编号) or path.
 
-    Loaded as plain rows: a city-wide importer has ~37,000 organisations and model instances for all of them
-    took 0.6 s of a 10,000-row import (bench/, issue 8). An `Organization` is built only for the ones the file
-    names, once each.
+    `names`: the texts a file gives as 所在党组织 (normalised as `_org_text` does); only the organisations they
+    can mean are loaded, in a few indexed queries (a stored `name_key` is compared, so a name typed with
+    half-width brackets still finds its organisation). Without it, every one in the actor's scope is loaded
+    (the template's 组织列表). A district's administrator has ~37,000 in scope: loading and normalising all of
+    them took 0.13–0.36 s of every import (bench/, issue 8), a street's roster names ~500.
+
+    Loaded as plain rows; an `Organization` is built only for the ones the file names, once each.
     """
 
-    def __init__(self, actor):
+    def __init__(self, actor, names: Iterable[str] | None = None):
         self.actor = actor
         paths = actor.capability_paths("member.import")
-        orgs = [OrgRow(*values) for values in Organization.objects.filter(subtree_q("path", paths))
-                .order_by("path").values_list(*OrgRow._fields)] if paths else []
+        in_scope = Organization.objects.filter(subtree_q("path", paths)).order_by("path")
+        if not paths:
+            orgs = []
+        elif names is None:
+            orgs = [OrgRow(*values) for values in in_scope.values_list(*OrgRow._fields)]
+        else:
+            orgs = _orgs_named(in_scope, sorted(set(names)))
         self.by_name: dict[str, list[OrgRow]] = {}
         self.by_key: dict[str, OrgRow] = {}
         for org in orgs:
-            self.by_name.setdefault(unicodedata.normalize("NFKC", org.name).strip(), []).append(org)
+            self.by_name.setdefault(org.name_key, []).append(org)
             self.by_key[str(org.pk)] = org
             self.by_key[org.path] = org
         self.allowed: dict[int, bool] = {}
@@ -612,7 +623,7 @@ class OrgLookup:
         self.db = Organization.objects.db
 
     def resolve(self, value) -> Organization:
-        text = unicodedata.normalize("NFKC", _text(value)).strip()
+        text = _org_text(value)
         if not text:
             raise _CellError("不能为空")
         found = self.by_name.get(text)
@@ -647,12 +658,35 @@ class OrgLookup:
 _ORG_ATTNAMES = ("id", *OrgRow._fields[1:])
 
 
+def _org_text(value) -> str:
+    """A 所在党组织 cell as it is compared with `Organization.name_key`, 编号 and path."""
+    return name_key(_text(value))
+
+
+def _orgs_named(in_scope, texts: list[str]) -> list[OrgRow]:
+    """The organisations in scope whose name, 编号 or path is one of `texts`, every one of a shared name. One
+    query per ORG_CHUNK texts: with the scope's path range each query reads the scope's rows once (SQLite
+    takes the range, not the lists), so fewer, longer lists are cheaper; only texts that can be an 编号 or a
+    path are looked up as one."""
+    found: dict[int, OrgRow] = {}
+    for i in range(0, len(texts), ORG_CHUNK):
+        chunk = texts[i : i + ORG_CHUNK]
+        ids = [int(t) for t in chunk if t.isascii() and t.isdigit() and len(t) <= 18]
+        paths = [t for t in chunk if len(t) % SEGMENT == 0 and _PATH_TEXT.fullmatch(t)]
+        named = Q(name_key__in=chunk) | Q(path__in=paths) | Q(pk__in=ids)
+        found.update((v[0], OrgRow(*v)) for v in in_scope.filter(named).values_list(*OrgRow._fields))
+    return sorted(found.values(), key=lambda o: o.path)
+
+
+_PATH_TEXT = re.compile(f"[{PATH_ALPHABET}]+")
+
+
 def validate_roster(*, actor, sheet: RosterSheet, today: dt.date | None = None) -> RosterValidation:
     """Validate every row; a row with any error is reported, never half-imported."""
     today = today or timezone.localdate()
     tables = _code_tables()
     blank_form = _RowForm(data={}, today=today)
-    orgs = OrgLookup(actor)
+    orgs = OrgLookup(actor, _org_texts(sheet))
     errors: list[RowError] = []
     valid: list[ValidRow] = []
     present = {c.field for _, c in sheet.columns}
@@ -741,6 +775,15 @@ def validate_roster(*, actor, sheet: RosterSheet, today: dt.date | None = None) 
     return RosterValidation(rows=valid, errors=errors, total=len(sheet.rows))
 
 
+def _org_texts(sheet: RosterSheet) -> set[str]:
+    """The distinct 所在党组织 texts of the file: what `OrgLookup` loads."""
+    where = [j for j, c in sheet.columns if c.kind == "org"]
+    if not where:
+        return set()
+    j = where[0]
+    return {_org_text(cells[j]) for _, cells in sheet.rows if j < len(cells)}
+
+
 def _index(columns, col) -> int:
     for j, c in columns:
         if c is col:
@@ -819,17 +862,30 @@ def _file_totals(members: list[Member], rows: list[ValidRow]) -> dict:
     return tally_totals((path, dict((key,)), n) for (path, key), n in counts.items())
 
 
+_CURRENT = ("path", "sector", "name", "is_dissolved")  # what the save reads of a row's organisation
+
+
 def _current_organizations(rows: list[ValidRow]) -> None:
-    """Lock the rows' organisations and give each row its organisation as it is now, in one query: a move or a
-    change of 领域 since the validation would otherwise leave these members with the old path or sector (the
-    copies on the member row), and one dissolved since then must refuse the file. Organisations before
-    members, the order every writer takes them in."""
-    current = Organization.unscoped.select_for_update().in_bulk({r.data["organization"].pk for r in rows})
+    """Lock the rows' organisations and bring each row's organisation up to date: a move or a change of 领域
+    since the validation would otherwise leave these members with the old path or sector (the copies on the
+    member row), and one dissolved since then must refuse the file. Organisations before members, the order
+    every writer takes them in. The fields the save reads are set on the validation's instances (one per
+    organisation): building a fresh instance of each of 9,000 branches cost 0.1–0.2 s (bench/, issue 8)."""
+    first_row: dict[int, tuple[Organization, int]] = {}  # one entry per instance, in row order
     for r in rows:
-        org = r.data["organization"] = current[r.data["organization"].pk]
+        first_row.setdefault(id(r.data["organization"]), (r.data["organization"], r.row))
+    locked = Organization.unscoped.select_for_update().order_by()
+    current: dict[int, tuple] = {}
+    pks = sorted({org.pk for org, _ in first_row.values()})
+    for i in range(0, len(pks), ORG_CHUNK):
+        current.update((pk, values) for pk, *values in
+                       locked.filter(pk__in=pks[i : i + ORG_CHUNK]).values_list("pk", *_CURRENT))
+    for org, row in first_row.values():
+        for name, value in zip(_CURRENT, current[org.pk], strict=True):
+            setattr(org, name, value)
         if org.is_dissolved:
             raise ValidationFailed("所在党组织已撤销", fields={"organization": [
-                f"所在党组织：“{org.name}”已撤销，不能再导入党员（第{r.row}行）"]})
+                f"所在党组织：“{org.name}”已撤销，不能再导入党员（第{row}行）"]})
 
 
 class _ModelTemplate:

@@ -7,6 +7,7 @@ denormalised `org_path` columns of members and records in the same transaction.
 """
 
 import datetime as dt
+import unicodedata
 
 from django.db import models
 
@@ -24,6 +25,13 @@ def path_segment(n: int) -> str:
         n, r = divmod(n, len(ALPHABET))
         out = ALPHABET[r] + out
     return out
+
+
+def name_key(name: str) -> str:
+    """An organisation's name as typed names are compared with it: NFKC (full-width brackets and digits as
+    half-width) and stripped. Stored as `Organization.name_key` so that a roster naming a few organisations
+    finds them by index instead of loading and normalising every name in the importer's scope."""
+    return unicodedata.normalize("NFKC", name).strip()
 
 
 class OrgKind(models.TextChoices):
@@ -67,6 +75,7 @@ class Organization(ScopedModel):
     )
     child_seq = models.PositiveIntegerField(default=0, editable=False)  # last path segment handed out
     name = models.CharField("组织名称", max_length=100)
+    name_key = models.CharField(max_length=100, db_index=True, editable=False)  # name_key(name), set by save()
     kind = models.CharField("组织类型", max_length=24, choices=OrgKind.choices)
     unit_category = models.CharField("单位类别", max_length=24, choices=UnitCategory.choices, blank=True)
     sector = models.CharField("领域", max_length=24, choices=Sector.choices, blank=True)
@@ -89,6 +98,13 @@ class Organization(ScopedModel):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_branch(self) -> bool:

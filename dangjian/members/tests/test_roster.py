@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import importlib
 import io
 import itertools
 import json
@@ -16,6 +17,7 @@ import re
 
 import openpyxl
 import pytest
+from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -29,7 +31,7 @@ from dangjian.core.validators import build_id_number, id_check_char
 from dangjian.members import roster, tallies
 from dangjian.members.forms import MemberForm
 from dangjian.members.models import Member, MembershipPeriod
-from dangjian.orgs.models import Organization
+from dangjian.orgs.models import Organization, name_key
 from dangjian.testing import PASSWORD, acting_as
 
 IMPORTED = "members.roster.imported"
@@ -569,6 +571,56 @@ def test_resolved_organisations_are_built_once_and_load_other_fields_on_demand(d
         assert lookup.resolve(str(district.branch_a1.pk)) is first
         assert (first.pk, first.path, first.sector) == (district.branch_a1.pk, district.branch_a1.path, "community")
         assert first.kind == district.branch_a1.kind  # not loaded by the lookup: fetched, never a default
+
+
+def test_the_lookup_loads_only_the_organisations_the_file_names(district):
+    """By name (compared as name_key: half-width brackets find a full-width name), 编号 or path; every one of a
+    shared name, so a name the scope holds twice is still refused as ambiguous."""
+    from dangjian.core.actors import SYSTEM
+    from dangjian.orgs.models import OrgKind
+    from dangjian.orgs.services import organization_create
+
+    full = organization_create(actor=SYSTEM, parent=district.committee_a, name="丁社区党支部（筹）", kind=OrgKind.BRANCH)
+    half = organization_create(actor=SYSTEM, parent=district.committee_a, name="丁社区党支部(筹)", kind=OrgKind.BRANCH)
+    assert full.name_key == half.name_key == "丁社区党支部(筹)"
+    user = User.objects.get(pk=district.users["district_admin"].pk)
+    names = ["丁社区党支部(筹)", "甲社区党支部", str(district.branch_b1.pk), district.branch_a2.path, "不存在"]
+    with acting_as(user), CaptureQueriesContext(connection) as ctx:
+        lookup = roster.OrgLookup(user, names)
+    assert len(ctx.captured_queries) == 1
+    assert {o.pk for o in lookup.orgs} == {full.pk, half.pk, district.branch_a1.pk, district.branch_b1.pk,
+                                           district.branch_a2.pk}
+    with acting_as(user):
+        assert lookup.resolve(str(district.branch_b1.pk)).pk == district.branch_b1.pk
+        assert lookup.resolve(district.branch_a2.path).pk == district.branch_a2.pk
+        with pytest.raises(roster._CellError, match="有 2 个名为“丁社区党支部\\(筹\\)”"):
+            lookup.resolve("丁社区党支部（筹）")
+        with pytest.raises(roster._CellError, match="找不到党组织“不存在”"):
+            lookup.resolve("不存在")
+
+
+def test_a_file_naming_an_organisation_by_its_full_width_name_typed_half_width_imports(district):
+    from dangjian.core.actors import SYSTEM
+    from dangjian.orgs.services import organization_update
+
+    organization_update(actor=SYSTEM, org=district.branch_a1, name="甲社区党支部（一）")
+    before = Member.unscoped.filter(organization=district.branch_a1).count()
+    assert Organization.unscoped.get(pk=district.branch_a1.pk).name_key == "甲社区党支部(一)"  # kept on rename
+    user = User.objects.get(pk=district.users["district_admin"].pk)
+    with acting_as(user):
+        outcome = roster.roster_import(actor=user, upload=SimpleUploadedFile("x.xlsx", xlsx([
+            person(所在党组织="甲社区党支部(一)"), person(所在党组织=" 甲社区党支部（一） ")])))
+    assert (outcome.saved, outcome.errors) == (2, [])
+    assert Member.unscoped.filter(organization=district.branch_a1).count() == before + 2
+
+
+def test_the_migration_gives_every_organisation_its_name_key(district):
+    migration = importlib.import_module("dangjian.orgs.migrations.0003_name_key")
+    expected = dict(Organization.unscoped.values_list("pk", "name_key"))
+    Organization.unscoped.update(name_key="")
+    migration.fill_name_keys(apps, connection.schema_editor())
+    assert dict(Organization.unscoped.values_list("pk", "name_key")) == expected
+    assert all(key and key == name_key(name) for name, key in Organization.unscoped.values_list("name", "name_key"))
 
 
 def test_the_garbage_collector_is_paused_during_an_import_and_restored_whatever_happens(district, monkeypatch):

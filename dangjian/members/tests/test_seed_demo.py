@@ -27,6 +27,7 @@ from dangjian.orgs.models import (
     Position,
     Sector,
     UnitCategory,
+    name_key,
 )
 from dangjian.orgs.rules import term_warnings
 
@@ -167,6 +168,8 @@ def test_the_database_holds_exactly_the_generator_output(seeded):
     stored = sorted(Member.unscoped.values_list("name", "id_number_digest", "organization__name"))
     assert stored == expected
     assert sorted(Organization.unscoped.values_list("name", flat=True)) == sorted(o.name for o in plan.walk())
+    # inserted in bulk, without save(): the roster import finds organisations by this copy
+    assert all(key == name_key(name) for name, key in Organization.unscoped.values_list("name", "name_key"))
 
 
 def test_the_generator_is_deterministic():
