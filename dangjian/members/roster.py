@@ -593,7 +593,7 @@ class OrgLookup:
     """The organisations the actor may import into, by name, ID (编号) or path.
 
     `names`: the texts a file gives as 所在党组织 (normalised as `_org_text` does); only the organisations they
-    can mean are loaded, in a few indexed queries (a stored `name_key` is compared, so a name typed with
+    can mean are loaded, one query per ORG_CHUNK texts (a stored `name_key` is compared, so a name typed with
     half-width brackets still finds its organisation). Without it, every one in the actor's scope is loaded
     (the template's 组织列表). A district's administrator has ~37,000 in scope: loading and normalising all of
     them took 0.13–0.36 s of every import (bench/, issue 8), a street's roster names ~500.

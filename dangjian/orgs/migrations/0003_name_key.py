@@ -9,11 +9,12 @@ def fill_name_keys(apps, schema_editor):
     from dangjian.orgs.models import name_key
 
     Organization = apps.get_model("orgs", "Organization")
-    db = schema_editor.connection.alias
-    rows = list(Organization._base_manager.using(db).order_by("pk").values_list("pk", "name"))
-    for i in range(0, len(rows), BATCH):
-        changed = [Organization(pk=pk, name_key=name_key(name)) for pk, name in rows[i : i + BATCH]]
-        Organization._base_manager.using(db).bulk_update(changed, ["name_key"], batch_size=500)
+    rows = Organization._base_manager.using(schema_editor.connection.alias).order_by("pk")
+    last = 0
+    while batch := list(rows.filter(pk__gt=last).values_list("pk", "name")[:BATCH]):  # a province: millions
+        rows.bulk_update([Organization(pk=pk, name_key=name_key(name)) for pk, name in batch], ["name_key"],
+                         batch_size=500)
+        last = batch[-1][0]
 
 
 class Migration(migrations.Migration):
