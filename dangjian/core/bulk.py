@@ -11,6 +11,7 @@ The objects themselves were built by the usual code (`member_build` encrypts, ha
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from itertools import islice
@@ -21,6 +22,7 @@ from django.db.models import NOT_PROVIDED, Max
 
 BATCH_SIZE = 2000  # rows per bulk_create batch (a model with a database default)
 CHUNK = 10_000  # rows per executemany
+STAGE_CHUNK = 2000  # SQLite: rows per staged chunk (measured best of 500–5,000); fewer rows go in directly (`_staged`)
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
@@ -42,8 +44,9 @@ def bulk_inserting(model, objs: Iterable, *, count: int | None = None, assign_id
     `objs` may be any iterable; a generator is consumed as the rows are sent, so on PostgreSQL the server
     inserts the first rows while Python builds the next ones, and the block's work overlaps the server's
     last ones (the roster import: two cores instead of one, docs/performance.md §12). `count` is the number
-    it yields (needed up front for the ids on PostgreSQL; a list gives its own). On SQLite the insert is
-    in-process: the block simply runs after it. An exception in the block aborts the insert.
+    it yields (needed up front for the ids on PostgreSQL; a list gives its own). On SQLite the same overlap
+    comes from a second thread (`_staged`). An exception in the block or the generator aborts the insert.
+The block must not use the database: PostgreSQL's COPY is still open then, and SQLite may still be moving.
 
     assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: the ids are drawn from
     the table's sequence in one statement, the rows go in by `COPY`, and the instances get their ids when
@@ -87,6 +90,10 @@ def bulk_inserting(model, objs: Iterable, *, count: int | None = None, assign_id
         rows = ((pk, *row) for pk, row in zip(ids, rows, strict=True))
     if connection.vendor == "postgresql":
         with _copy(connection, model, columns, rows):
+            _check_count(model, sent, count)
+            yield sent
+    elif count >= STAGE_CHUNK:
+        with _staged(connection, model, columns, rows):
             _check_count(model, sent, count)
             yield sent
     else:
@@ -148,6 +155,73 @@ def _copy(connection, model, columns: list[str], rows: Iterable[tuple]):
         for row in rows:
             copy.write_row(row)
         yield
+
+
+@contextmanager
+def _staged(connection, model, columns: list[str], rows: Iterable[tuple]):
+    """SQLite: stage the rows a chunk at a time in a temporary table (no index: cheap) and let a second thread
+    move each chunk into the table with one statement, while this thread builds the next chunk; the
+    caller's block runs while the last one moves.
+
+    Why a statement per chunk: sqlite3 releases the GIL while SQLite works, but `executemany` needs it back
+    for every row, and a thread that waits for the GIL while this one builds rows waits for the switch
+    interval each time (measured: the insert took twice as long). `INSERT … SELECT` holds it only to start
+    and to finish. The indexes' work (10 on a member row) then overlaps the building — encryption, digests,
+    masks — instead of following it (docs/performance.md §15). The mover uses a cursor of this thread's
+    connection (one transaction, sqlite3 opened without its same-thread check as Django opens it), and only
+    one statement runs at a time: each chunk is staged after the previous one has moved."""
+    qn = connection.ops.quote_name
+    table, stage = qn(model._meta.db_table), qn(f"bulk_{model._meta.db_table}")
+    names = ", ".join(qn(c) for c in columns)
+    stage_sql = f"INSERT INTO temp.{stage} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 - identifiers from the model  # nosec B608
+    move_sql = f"INSERT INTO main.{table} ({names}) SELECT {names} FROM temp.{stage} WHERE rowid > %s ORDER BY rowid"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor, connection.cursor() as mover_cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{stage}")
+        cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM main.{table} WHERE 0")  # noqa: S608  # nosec B608
+        mover = _Mover(mover_cursor, move_sql)
+        try:
+            staged = 0
+            rows = iter(rows)
+            while chunk := list(islice(rows, STAGE_CHUNK)):
+                mover.wait()
+                cursor.executemany(stage_sql, chunk)
+                mover.start(after=staged)
+                staged += len(chunk)
+            yield
+            mover.wait()
+        finally:
+            mover.join()  # never leave this block with a statement still running on the connection
+        cursor.execute(f"DROP TABLE temp.{stage}")
+
+
+class _Mover:
+    """One move at a time on a thread of its own; its error (Django's, through the cursor) is raised by `wait`."""
+
+    def __init__(self, cursor, sql: str):
+        self.cursor, self.sql = cursor, sql
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    def start(self, *, after: int) -> None:
+        self.thread = threading.Thread(target=self._move, args=(after,), name="bulk-mover", daemon=True)
+        self.thread.start()
+
+    def _move(self, after: int) -> None:
+        try:
+            self.cursor.execute(self.sql, [after])
+        except BaseException as e:  # handed to the caller's thread
+            self.error = e
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def wait(self) -> None:
+        self.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
 
 
 def _execute_many(connection, model, columns: list[str], rows: Iterable[tuple]) -> None:
