@@ -46,7 +46,7 @@ def bulk_inserting(model, objs: Iterable, *, count: int | None = None, assign_id
     last ones (the roster import: two cores instead of one, docs/performance.md §12). `count` is the number
     it yields (needed up front for the ids on PostgreSQL; a list gives its own). On SQLite the same overlap
     comes from a second thread (`_staged`). An exception in the block or the generator aborts the insert.
-The block must not use the database: PostgreSQL's COPY is still open then, and SQLite may still be moving.
+    The block must not use the database: PostgreSQL's COPY is still open then, and SQLite may still be moving.
 
     assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: the ids are drawn from
     the table's sequence in one statement, the rows go in by `COPY`, and the instances get their ids when
