@@ -14,6 +14,7 @@ import io
 import itertools
 import json
 import re
+import threading
 
 import openpyxl
 import pytest
@@ -625,18 +626,70 @@ def test_the_migration_gives_every_organisation_its_name_key(district):
     assert all(key and key == name_key(name) for name, key in Organization.unscoped.values_list("name", "name_key"))
 
 
+# --- One pass: checked as sent, validated in full only when something is wrong ---------------------------
+
+
+def test_a_good_file_is_checked_and_saved_in_one_pass_by_organisation_with_them_locked(district, monkeypatch):
+    monkeypatch.setattr(roster, "validate_roster", lambda **kw: pytest.fail("a good file needs no second pass"))
+    user = User.objects.get(pk=district.users["district_admin"].pk)
+    rows = [person(所在党组织=("甲社区党支部", "第一中学党支部")[i % 2]) for i in range(6)]
+    with acting_as(user), CaptureQueriesContext(connection) as ctx:
+        outcome = roster.roster_import(actor=user, upload=xlsx(rows))
+    assert (outcome.saved, outcome.errors, outcome.total) == (6, [], 6)
+    saved = list(Member.unscoped.filter(name__in=[r["姓名"] for r in rows]).order_by("pk").values_list("org_path", flat=True))
+    assert len(saved) == 6 and saved == sorted(saved)  # inserted by organisation, not in the file's alternating order
+    assert tallies.tally_differences() == {}
+    lookup = [q["sql"] for q in ctx.captured_queries if '"name_key" IN' in q["sql"]]
+    assert len(lookup) == 1
+    if connection.vendor == "postgresql":  # SQLite takes its one write lock at BEGIN (IMMEDIATE)
+        assert lookup[0].endswith("FOR UPDATE")
+
+
+def test_a_bad_row_after_rows_already_moved_leaves_nothing_and_is_reported(client, district, monkeypatch):
+    """SQLite stages and moves in chunks (here of 3) as rows pass: row 10 fails after two chunks are in the
+    table. Everything is rolled back, counters and all, no mover is left running, and the full validation names
+    the row."""
+    monkeypatch.setattr(bulk, "STAGE_CHUNK", 3)
+    login(client, district, "district_admin")
+    rows = [person() for _ in range(12)]
+    rows[8].update(学历="博士后")  # Excel row 10
+    before = (Member.unscoped.count(), MembershipPeriod.unscoped.count(), tallies.stored_tallies(), audit_count())
+    response = upload(client, xlsx(rows))
+    assert "本次没有导入任何党员" in response.content.decode()
+    assert [(row, col) for row, col, _, _ in report(client)] == [(10, "学历")]
+    assert (Member.unscoped.count(), MembershipPeriod.unscoped.count(), tallies.stored_tallies(),
+            audit_count()) == before
+    assert not [t for t in threading.enumerate() if t.name == "bulk-mover"]
+
+
+def test_when_what_stopped_the_pass_is_gone_the_validated_file_is_saved(district, monkeypatch):
+    """The pass stops (here: as if a number were registered), the full validation then finds every row good (the
+    registration undone meanwhile): the file is saved the two-step way, validated first."""
+    def refused(**kw):
+        raise roster._NotClean
+
+    monkeypatch.setattr(roster, "_import_in_one_pass", refused)
+    user = User.objects.get(pk=district.users["district_admin"].pk)
+    rows = [person(), person()]
+    with acting_as(user):
+        outcome = roster.roster_import(actor=user, upload=xlsx(rows))
+    assert (outcome.saved, outcome.errors) == (2, [])
+    assert Member.unscoped.filter(name__in=[r["姓名"] for r in rows]).count() == 2
+    assert tallies.tally_differences() == {}
+
+
 def test_the_garbage_collector_is_paused_during_an_import_and_restored_whatever_happens(district, monkeypatch):
     user = User.objects.get(pk=district.users["district_admin"].pk)
     seen = []
-    validate = roster.validate_roster
-    monkeypatch.setattr(roster, "validate_roster", lambda **kw: seen.append(gc.isenabled()) or validate(**kw))
+    check = roster._RowChecker.check
+    monkeypatch.setattr(roster._RowChecker, "check", lambda self, *a: seen.append(gc.isenabled()) or check(self, *a))
     assert gc.isenabled()
     with acting_as(user):
         assert roster.roster_import(actor=user, upload=xlsx([person()])).saved == 1
         assert roster.roster_import(actor=user, upload=xlsx([person(民族="火星族")])).errors
         with pytest.raises(roster.RosterFileError):
             roster.roster_import(actor=user, upload=b"not a spreadsheet")
-    assert seen == [False, False] and gc.isenabled()
+    assert seen == [False, False, False] and gc.isenabled()  # the bad file: its one pass, then its validation
     gc.disable()
     try:
         with acting_as(user):
