@@ -112,7 +112,7 @@ ORGS_SHEET = "组织列表"
 HEADER_SCAN_ROWS = 20  # the header may sit below a title row or two
 MAX_COLUMNS = 200
 DIGEST_CHUNK = 5000  # parameters per duplicate lookup: under SQLite's 32,766 and PostgreSQL's 65,535
-ORG_CHUNK = 10_000  # texts per organisation lookup: names, and those that can be paths (under SQLite's 32,766)
+ORG_CHUNK = 10_000  # texts (or ids) per organisation query: a list of names and one of paths stays under SQLite's 32,766
 REPORT_DIR = "import-errors"
 REPORT_MAX_AGE = 24 * 3600  # seconds an error report is kept
 SHOWN_ERRORS = 200
@@ -631,10 +631,10 @@ class OrgLookup:
         text = _org_text(value)
         if not text:
             raise _CellError("不能为空")
-        found = self.by_name.get(text)
-        if found is not None and len(found) > 1:
+        found = self._named(text)
+        if len(found) > 1:
             raise _CellError(f"您管理的范围内有 {len(found)} 个名为“{text}”的党组织，请改填“组织列表”中的编号")
-        org = found[0] if found else self.by_key.get(text)
+        org = found[0] if found else None
         # One message for "does not exist" and "not yours": outside the scope, never confirm it exists.
         if org is None or not self._may_import(org):
             raise _CellError(f"在您可管理的范围内找不到党组织“{text}”，请按“组织列表”填写全称")
@@ -644,9 +644,15 @@ class OrgLookup:
 
     def path_of(self, text: str) -> str:
         """The path of the one organisation a normalised 所在党组织 text names, else "" (`resolve` says why)."""
-        found = self.by_name.get(text)
-        org = (found[0] if len(found) == 1 else None) if found else self.by_key.get(text)
-        return org.path if org is not None else ""
+        found = self._named(text)
+        return found[0].path if len(found) == 1 else ""
+
+    def _named(self, text: str) -> list[OrgRow]:
+        """What a normalised text can mean: every organisation of that name, else the one with that 编号 or path."""
+        if found := self.by_name.get(text):
+            return found
+        org = self.by_key.get(text)
+        return [org] if org is not None else []
 
     def _instance(self, org: OrgRow) -> Organization:
         instance = self.instances.get(org.pk)
@@ -804,12 +810,16 @@ class _RowChecker:
         return ValidRow(row_no, data, since)
 
 
+def _org_column(sheet: RosterSheet) -> int | None:
+    """The cell index of the 所在党组织 column, if the file has one (its absence is reported per row)."""
+    return next((j for j, c in sheet.columns if c.kind == "org"), None)
+
+
 def _org_texts(sheet: RosterSheet) -> set[str]:
     """The distinct 所在党组织 texts of the file: what `OrgLookup` loads."""
-    where = [j for j, c in sheet.columns if c.kind == "org"]
-    if not where:
+    j = _org_column(sheet)
+    if j is None:
         return set()
-    j = where[0]
     return {_org_text(cells[j]) for _, cells in sheet.rows if j < len(cells)}
 
 
@@ -1036,10 +1046,9 @@ def _in_organisation_order(sheet: RosterSheet, orgs: OrgLookup) -> list[tuple[in
     """The rows by the path of the organisation they name (one the lookup cannot name first: its check fails):
     the new entries of the org_path-led indexes then fall on neighbouring index pages instead of all over each
     index, as `save_roster` inserts them. Without it a street's 100,000 rows took 31 s instead of 25–29 (§15)."""
-    where = [j for j, c in sheet.columns if c.kind == "org"]
-    if not where:
+    j = _org_column(sheet)
+    if j is None:
         return sheet.rows
-    j = where[0]
     return sorted(sheet.rows, key=lambda r: orgs.path_of(_org_text(r[1][j]) if j < len(r[1]) else ""))
 
 
