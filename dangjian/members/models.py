@@ -242,9 +242,10 @@ class Discipline(ScopedModel):
 class MemberTally(ScopedModel):
     """党员统计汇总: how many members of the subtree at `org_path` have `value` in `dimension`.
 
-    One row set per organisation, holding its WHOLE subtree (its own members and every descendant's), so the
-    root's statistics read only the root's few hundred rows: no range, no sum over descendants (bench/,
-    issue 8: counting 1,000,000 index entries took 2.4 s on SQLite). Kept by `members.tallies.tally_apply`
+    One row set per organisation, holding its whole subtree (in the status, its own members and every
+    descendant's; in the other dimensions, the descendants' only: members.tallies), so the root's statistics
+    read only the root's few hundred rows: no range, no sum over descendants (bench/, issue 8: counting
+    1,000,000 index entries took 2.4 s on SQLite). Kept by `members.tallies.tally_apply`
     in the same transaction as every change of a member (create, update, move, import, seed) and of the tree
     (organisation move, sector change); `manage.py rebuild_member_tallies` recomputes them from the members.
     Dimensions: see `members.tallies.DIMENSIONS`.
@@ -273,6 +274,7 @@ class MemberTally(ScopedModel):
         member = None
         tally_keys = ("dimension", "value")  # orgs.tallies: the counter's key after org_path
         tally_sums = ("count",)
+        tally_move = "dangjian.members.tallies.move_deltas"  # direct members beside the row set (orgs.tallies)
 
     def __str__(self):
         return f"{self.org_path} {self.dimension}={self.value}: {self.count}"

@@ -40,6 +40,7 @@ from dangjian.orgs.rules import SIZE_RULE_COUNTS, SIZE_RULES
 from dangjian.orgs.selectors import OrgRef
 
 from .models import Discipline, DisciplineKind, Member, MembershipPeriod, MemberStatus, MemberTally
+from .tallies import DIMENSIONS, direct_counts
 
 ID_LIKE = re.compile(r"^\d{15}$|^\d{17}[\dXx]$")
 PHONE_LIKE = re.compile(r"^1\d{10}$")
@@ -196,7 +197,7 @@ def member_count_as_of(*, org: Organization | None, on: dt.date) -> int:
     `period_start` / `period_end` indexes."""
     paths = _tally_paths(org)
     if paths is not None and _whole_trees(paths):
-        now = sum(_tally_rows(paths)["status"].values())
+        now = sum(_tally_rows(paths, {"status"})["status"].values())
         periods = MembershipPeriod.unscoped  # the scope covers whole trees: nothing to restrict
         return now + periods.filter(end__gt=on).count() - periods.filter(start__gt=on).count()
     qs = within_subtree(MembershipPeriod, org.path) if org is not None else MembershipPeriod.objects.all()
@@ -213,7 +214,7 @@ def member_status_counts(*, org: Organization | None = None) -> dict[str, int]:
     """{status: n} of the subtree (or the scope), from the counters when the scope covers it."""
     paths = _tally_paths(org)
     if paths is not None:
-        return dict(_tally_rows(paths)["status"])
+        return dict(_tally_rows(paths, {"status"})["status"])
     qs = within_subtree(Member, org.path) if org is not None else Member.objects.all()
     rows = qs.values("status").annotate(n=Count("id")).order_by()
     return {r["status"]: r["n"] for r in rows}
@@ -381,23 +382,29 @@ def _tally_paths(org: Organization | None) -> list[str] | None:
     return collapse_paths(active.subtrees)
 
 
-def _tally_rows(paths: list[str]) -> dict[str, dict[str, int]]:
-    """{dimension: {value: count}} summed over the row sets at exactly these (disjoint) paths: one query.
-    Read through the scoped manager as well (the caller checked the scope covers them)."""
-    return _summed(_counters(paths), paths)
+def _tally_rows(paths: list[str], dims: set[str] | None = None) -> dict[str, dict[str, int]]:
+    """{dimension: {value: count}} (of these dimensions, or all) summed over the subtrees at exactly these
+    (disjoint) paths. Read through the scoped managers as well (the caller checked the scope covers them)."""
+    return _summed(_counters(paths, dims), paths)
 
 
 def _counters(paths: list[str], dims: set[str] | None = None, *, unscoped: bool = False
               ) -> dict[str, dict[str, dict[str, int]]]:
-    """{path: {dimension: {value: count}}} of these paths (of these dimensions, or all), one query, through
-    the scoped manager unless `unscoped`."""
+    """{path: {dimension: {value: count}}} of the subtrees at these paths (in these dimensions, or all), through
+    the scoped managers unless `unscoped`: the counters at the paths (one query) and, for a dimension the
+    counters hold below an organisation only, its direct members (members.tallies.direct_counts: one more)."""
     out: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    rows = (MemberTally.unscoped if unscoped else MemberTally.objects).filter(org_path__in=sorted(set(paths)))
+    paths = sorted(set(paths))
+    rows = (MemberTally.unscoped if unscoped else MemberTally.objects).filter(org_path__in=paths)
     if dims is not None:
         rows = rows.filter(dimension__in=sorted(dims))
     for path, dim, value, n in rows.values_list("org_path", "dimension", "value", "count"):
         if n:
             out[path][dim][value] += n
+    for path, values_of in direct_counts(paths, DIMENSIONS if dims is None else dims, unscoped=unscoped).items():
+        for dim, values in values_of.items():
+            for value, n in values.items():
+                out[path][dim][value] += n
     return out
 
 

@@ -171,8 +171,9 @@ def organization_move(*, actor, org: Organization, new_parent: Organization) -> 
     )
     # Every tally model (orgs.tallies: one row set per organisation holding its whole subtree) moves with the
     # paths in the loop below; above the subtree, the old ancestor chain loses exactly the moved
-    # organisation's own row set and the new chain gains it: no recount of any member or record. (A model
-    # whose rows count at two paths, the transfers', recounts what touches the subtree: ScopeMeta.tally_move.)
+    # organisation's own row set and the new chain gains it: no recount of any member or record. (Two models
+    # move by rules of their own, ScopeMeta.tally_move: the transfers' rows count at two paths and recount what
+    # touches the subtree; the members' add the moved organisation's direct members, outside its row set.)
     moved = [(model, tallies.subtree_move_deltas(model, old_path, old_parent.path if old_parent else None,
                                                  new_parent.path, new_path)) for model in tallies.tally_models()]
     for model, field in _path_denormalised_models():

@@ -3,10 +3,11 @@
 A tally model holds, for each organisation, one row per key with sums over its WHOLE subtree (its own rows
 and every descendant's), so a statistic of any organisation — the root of a city included — reads only that
 organisation's and its children's few rows: no range over a million rows, no sum over descendants.
-`members.MemberTally` (member counts by dimension), `dues.DuesTally` (党费 due, paid, accounts by month),
+`members.MemberTally` (member counts by dimension; all but the status leave out an organisation's own
+members: members.tallies), `dues.DuesTally` (党费 due, paid, accounts by month),
 `meetings.ComplianceTally` (branches by compliance), `orgs.OrgTally` (organisations by kind and state) and
-`transfers.TransferTally` (transfers by flow, completion and wait; a transfer counts at both its sides, so it
-moves by its own rule, `ScopeMeta.tally_move`) are the five. A model declares itself in its `ScopeMeta`:
+`transfers.TransferTally` (transfers by flow, completion and wait; a transfer counts at both its sides) are the
+five; the members' and the transfers' counters move by rules of their own (`ScopeMeta.tally_move`). A model declares itself in its `ScopeMeta`:
 
     tally_keys = ("dimension", "value")   # the key columns after org_path (the unique constraint's order)
     tally_sums = ("count",)               # the integer columns added up
@@ -193,11 +194,17 @@ def subtree_move_deltas(model, path: str, old_parent_path: str | None, new_paren
     out. Called after the organisations' own paths are rewritten and before the columns that copy them
     (the tallies' and every other `org_path`).
 
-    A model whose rows are not each at one path (a transfer counts at both its sides: transfers.tallies)
-    names its own function of the same arguments as `ScopeMeta.tally_move`."""
+    A model whose rows are not each at one path (a transfer counts at both its sides: transfers.tallies), or
+    whose row set leaves something of the subtree out (the members': members.tallies), names its own
+    function of the same arguments as `ScopeMeta.tally_move`."""
     own = getattr(model.ScopeMeta, "tally_move", None)
     if own is not None:
         return import_string(own)(path, old_parent_path, new_parent_path, new_path)
+    return row_set_move_deltas(model, path, old_parent_path, new_parent_path)
+
+
+def row_set_move_deltas(model, path: str, old_parent_path: str | None, new_parent_path: str) -> list[Delta]:
+    """`subtree_move_deltas` of a model whose row set at `path` holds the whole subtree."""
     keys, sums = _spec(model)
     out: list[Delta] = []
     for row in model.unscoped.filter(org_path=path).values_list(*keys, *sums):

@@ -161,6 +161,35 @@ def test_subtree_move_and_dissolve(district):
     same_statistics(district.users["district_admin"], [district.root, district.committee_b, a])
 
 
+def test_an_organisations_own_members_count_there_in_the_status_only(district):
+    """members.tallies: a member's own organisation counts it in 党员类别 only; its gender, education, … are
+    counted from its parent up, and a reader of the organisation adds its direct members itself."""
+    with system_scope("test"):
+        own = dict(((d, v), n) for d, v, n in MemberTally.objects.filter(org_path=district.branch_a1.path)
+                   .values_list("dimension", "value", "count") if n)
+        above = dict(MemberTally.objects.filter(org_path=district.committee_a.path, dimension="gender")
+                     .values_list("value", "count"))
+        members = Member.objects.filter(org_path__startswith=district.committee_a.path)
+        genders = {g: members.filter(gender=g).count() for g in members.values_list("gender", flat=True)}
+    assert {d for d, _ in own} == {"status"} and sum(own.values()) == members.filter(organization=district.branch_a1).count()
+    assert above == genders and sum(genders.values()) >= 2
+    same_statistics(district.users["district_admin"], [district.branch_a1, district.committee_a])
+    same_statistics(district.users["branch_worker"], [district.branch_a1])
+
+
+def test_a_moved_organisation_takes_its_direct_members_along(district):
+    """A committee with members of its own moves: the old and new ancestors lose and gain them in every
+    dimension (members.tallies.move_deltas), not only the status its row set holds."""
+    make_member(district.committee_a, name="直属党员", sex="female")
+    make_member(district.root, name="区委直属", sex="female")  # a root's own: counted in no dimension above it
+    assert consistent()
+    organization_move(actor=SYSTEM, org=district.committee_a, new_parent=district.committee_b)
+    assert consistent()
+    with system_scope("test"):
+        a = type(district.committee_a).objects.get(pk=district.committee_a.pk)
+    same_statistics(district.users["district_admin"], [district.root, district.committee_b, a])
+
+
 def test_rolled_back_changes_leave_the_counters_unchanged(district):
     before = stored_tallies()
     with pytest.raises(RuntimeError), transaction.atomic():
@@ -250,18 +279,22 @@ def test_a_branch_worker_cannot_read_another_subtree(district):
         assert member_statistics(org=district.branch_a1, today=TODAY)["total"]["all"] == 1
 
 
-def test_root_statistics_query_count_is_constant(district):
+@pytest.mark.parametrize("where", ["root", "branch_a1"])
+def test_statistics_query_count_is_constant(district, where):
+    """The counters, the organisation's direct members (members.tallies.direct_counts) and the age bands'
+    boundary months: three queries, at the root and at a branch, however many members there are."""
     user = district.users["district_admin"]
+    org = getattr(district, where)
 
     def queries() -> int:
         with acting_as(user), CaptureQueriesContext(connection) as ctx:
-            member_statistics(org=district.root, today=TODAY)
+            member_statistics(org=org, today=TODAY)
         return len(ctx.captured_queries)
 
     small = queries()
     for i in range(20):
         make_member((district.branch_a1, district.branch_b1)[i % 2])
-    assert queries() == small <= 2
+    assert queries() == small <= 3
 
 
 def test_warning_counts_from_tallies_equal_counting_members(district, monkeypatch):
