@@ -217,14 +217,19 @@ def test_rebuild_command_repairs_and_check_reports(district):
 # --- The statistics read from the counters -----------------------------------------------------------
 
 
-def _boundary_members(org):
-    """Members born exactly on each age-band boundary of TODAY, the day after, and the month's last day."""
+def _boundary_members(org, today=TODAY):
+    """Members born exactly on each age-band boundary of `today`, the days around it, and the month's first
+    and last days (the two sides a boundary month is counted from)."""
+    import calendar
+
     from dangjian.members.selectors import _years_before
 
     made = []
     for i, (_, _, hi) in enumerate(codes.AGE_BANDS[:-1]):
-        b = _years_before(TODAY, hi + 1)
-        for day in (b, b + dt.timedelta(days=1), b.replace(day=30)):
+        b = _years_before(today, hi + 1)
+        last = b.replace(day=calendar.monthrange(b.year, b.month)[1])
+        for day in sorted({b, min(b + dt.timedelta(days=1), last), max(b - dt.timedelta(days=1), b.replace(day=1)),
+                           b.replace(day=1), last}):
             made.append(make_member(org, born=day, sex=("male", "female")[i % 2]))
     return made
 
@@ -239,8 +244,22 @@ def test_statistics_from_counters_equal_the_direct_computation_on_the_fixture(di
                 assert member_statistics(org=org, today=TODAY) == member_statistics_direct(org=org, today=TODAY)
     same_statistics(district.users["district_admin"],
                     [district.root, district.committee_a, district.branch_a1, district.branch_b1])
-    for today in (TODAY, dt.date(2024, 2, 29), dt.date(2025, 12, 31), dt.date(2026, 1, 1)):
+    # the boundary months counted from either side (selectors._born_after_in_month): the 1st, both sides of
+    # the middle, the last day; a leap day
+    for today in (TODAY, dt.date(2024, 2, 29), dt.date(2025, 12, 31), dt.date(2026, 1, 1), dt.date(2026, 6, 15),
+                  dt.date(2026, 6, 16), dt.date(2026, 7, 16)):
+        _boundary_members(district.branch_b1, today)
         same_statistics(district.users["district_admin"], [district.root, district.branch_a1], today=today)
+
+
+def test_boundary_months_are_counted_from_their_shorter_side(district):
+    """On the 1st the seven boundary months are counted from their first day (one day each), not from the 30
+    days after it (bench/: 19–21 ms at the root of 1,000,000 members on PostgreSQL)."""
+    with acting_as(district.users["district_admin"]), CaptureQueriesContext(connection) as ctx:
+        member_statistics(org=district.root, today=dt.date(2026, 12, 1))
+    (sql,) = [q["sql"] for q in ctx.captured_queries if '"birth_date" IN (' in q["sql"]]
+    listed = sql.split('"birth_date" IN (')[1].split(")")[0].split(",")
+    assert len(listed) == len(codes.AGE_BANDS) - 1
 
 
 @pytest.fixture
