@@ -7,7 +7,8 @@ organisation's and its children's few rows: no range over a million rows, no sum
 members: members.tallies), `dues.DuesTally` (党费 due, paid, accounts by month),
 `meetings.ComplianceTally` (branches by compliance), `orgs.OrgTally` (organisations by kind and state) and
 `transfers.TransferTally` (transfers by flow, completion and wait; a transfer counts at both its sides) are the
-five; the members' and the transfers' counters move by rules of their own (`ScopeMeta.tally_move`). A model declares itself in its `ScopeMeta`:
+five; the members' and the transfers' counters move by rules of their own (`ScopeMeta.tally_move`). A model
+declares itself in its `ScopeMeta`:
 
     tally_keys = ("dimension", "value")   # the key columns after org_path (the unique constraint's order)
     tally_sums = ("count",)               # the integer columns added up
@@ -97,8 +98,8 @@ def roll_up(model, deltas: Iterable[Delta]) -> dict[tuple, list[int]]:
 
     Level by level, deepest first: the deltas are added up per (path, key), then each total once to its
     parent's. Walking every delta up its whole ancestor chain cost a roster spread over a city's branches
-    1.8 s for 100,000 members (bench/, issue 8): there nearly every (path, key) below is distinct, and the
-    chains above merge level by level."""
+    2.3–2.8 s for 100,000 members, now 1.0–1.1 s (bench/, issue 8; docs/performance.md §17): there nearly
+    every (path, key) below is distinct, and the chains above merge level by level."""
     width = len(_spec(model)[1])
     total: dict[tuple, list[int]] = defaultdict(lambda: [0] * width)
     for path, key, sums in deltas:
