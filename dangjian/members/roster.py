@@ -1039,7 +1039,8 @@ class ImportOutcome:
 def _in_organisation_order(sheet: RosterSheet, orgs: OrgLookup) -> list[tuple[int, list]]:
     """The rows by the path of the organisation they name (one the lookup cannot name first: its check fails):
     the new entries of the org_path-led indexes then fall on neighbouring index pages instead of all over each
-    index, as `save_roster` inserts them. Without it a street's 100,000 rows took 31 s instead of 25–29 (§15)."""
+    index, as `save_roster` inserts them. Without it a street's 100,000 rows took 31 s instead of 25–29
+    (docs/performance.md §16)."""
     j = _org_column(sheet)
     if j is None:
         return sheet.rows

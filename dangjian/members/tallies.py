@@ -125,13 +125,9 @@ def move_deltas(path: str, old_parent_path: str | None, new_parent_path: str, ne
     """The organisation at `path` moves to `new_path` (`ScopeMeta.tally_move`, orgs.tallies.subtree_move_deltas:
     called before the members' paths are rewritten). Its row set moves as every model's does; its direct
     members, which that row set holds in the status only, leave the old chain and join the new one too."""
-    out = tallies.row_set_move_deltas(_model(), path, old_parent_path, new_parent_path)
-    for dim, values in direct_counts([path], DIMENSIONS, unscoped=True)[path].items():
-        for value, n in values.items():
-            if old_parent_path is not None:
-                out.append((old_parent_path, (dim, value), (-n,)))
-            out.append((new_parent_path, (dim, value), (n,)))
-    return out
+    direct = direct_counts([path], DIMENSIONS, unscoped=True)[path]
+    left_out = [((dim, value), (n,)) for dim, values in direct.items() for value, n in values.items()]
+    return tallies.row_set_move_deltas(_model(), path, old_parent_path, new_parent_path, left_out)
 
 
 # --- Recomputation and the consistency check ---------------------------------------------------------

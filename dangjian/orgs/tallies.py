@@ -218,12 +218,15 @@ def subtree_move_deltas(model, path: str, old_parent_path: str | None, new_paren
     return row_set_move_deltas(model, path, old_parent_path, new_parent_path)
 
 
-def row_set_move_deltas(model, path: str, old_parent_path: str | None, new_parent_path: str) -> list[Delta]:
-    """`subtree_move_deltas` of a model whose row set at `path` holds the whole subtree."""
+def row_set_move_deltas(model, path: str, old_parent_path: str | None, new_parent_path: str,
+                        left_out: Iterable[tuple[Key, Sums]] = ()) -> list[Delta]:
+    """`subtree_move_deltas` of the row set at `path` together with `left_out`: the (key, sums) of the subtree
+    that row set does not hold (none when it holds the whole subtree)."""
     keys, sums = _spec(model)
+    stored = ((tuple(row[: len(keys)]), tuple(row[len(keys):]))
+              for row in model.unscoped.filter(org_path=path).values_list(*keys, *sums))
     out: list[Delta] = []
-    for row in model.unscoped.filter(org_path=path).values_list(*keys, *sums):
-        key, values = tuple(row[: len(keys)]), tuple(row[len(keys):])
+    for key, values in (*stored, *left_out):
         if old_parent_path is not None:
             out.append((old_parent_path, key, tuple(-v for v in values)))
         out.append((new_parent_path, key, values))
