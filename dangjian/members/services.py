@@ -49,7 +49,10 @@ def member_build(data: dict) -> Member:
     return member
 
 
-def member_assign(member: Member, data: dict) -> None:
+def member_assign(member: Member, data: dict, *, id_number_digest: str = "") -> None:
+    """Set a member's fields from validated form data: the plain ones as given, the identifiers encrypted,
+    hashed for lookup and masked. `id_number_digest` is `crypto.lookup_digest(data["id_number"])` where the
+    caller has it already (the roster import computed it to find a number given twice)."""
     for f in PLAIN_FIELDS:
         if f in data:
             setattr(member, f, data[f])
@@ -60,7 +63,7 @@ def member_assign(member: Member, data: dict) -> None:
         member.sector = data["organization"].sector
     if "id_number" in data:
         member.id_number_encrypted = crypto.encrypt(data["id_number"])
-        member.id_number_digest = crypto.lookup_digest(data["id_number"])
+        member.id_number_digest = id_number_digest or crypto.lookup_digest(data["id_number"])
         member.id_number_masked = mask_id_number(data["id_number"])
     if "phone" in data:
         member.phone_encrypted = crypto.encrypt(data["phone"])

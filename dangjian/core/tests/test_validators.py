@@ -70,6 +70,13 @@ def test_phone(raw, ok):
 
 def test_the_check_character_needs_exactly_17_characters():
     assert id_check_char("11010519491231002") == "X"  # GB 11643's example
-    for wrong in ("1101051949123100", "110105194912310021"):
+    for wrong in ("1101051949123100", "110105194912310021", "1101051949123100A"):
         with pytest.raises(ValueError):
             id_check_char(wrong)
+
+
+def test_the_check_character_of_full_width_digits_is_that_of_the_ascii_ones():
+    """ASCII digits take a shortcut (their byte values); any other digits int() reads must agree with it."""
+    wide = "".join(chr(ord(c) - ord("0") + ord("０")) for c in "11010519491231002")
+    assert id_check_char(wide) == id_check_char("11010519491231002") == "X"
+    assert [id_check_char(f"4405241880010100{d}") for d in "0123456789"] == list("642097531X")  # by the GB 11643 formula
