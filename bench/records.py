@@ -197,23 +197,19 @@ def _zone(name: str):
     return ZoneInfo(name)  # cached by zoneinfo
 
 
-_DEFAULTS: dict = {}
+_TEMPLATES: dict = {}
 
 
 def _new(model, **values):
-    """An unsaved instance without Model.__init__ (its per-field descriptor work is ~70 % of the generator's
-    time at 1M): the fields' defaults, then `values`, straight into the instance dict. Only for plain rows
-    written by bulk_insert."""
-    from django.db.models.base import ModelState
+    """An unsaved instance for bulk_insert, built by core.bulk.ModelTemplate (one per model): the fields'
+    defaults, then `values`, straight into the instance dict where Model.__init__ would do nothing more (its
+    per-field descriptor work was ~70 % of the generator's time at 1M)."""
+    from dangjian.core.bulk import ModelTemplate
 
-    defaults = _DEFAULTS.get(model)
-    if defaults is None:
-        defaults = _DEFAULTS[model] = {f.attname: f.get_default() for f in model._meta.concrete_fields}
-    obj = model.__new__(model)
-    obj.__dict__.update(defaults)
-    obj.__dict__.update(values)
-    obj._state = ModelState()
-    return obj
+    template = _TEMPLATES.get(model)
+    if template is None:
+        template = _TEMPLATES[model] = ModelTemplate(model)
+    return template(**values)
 
 
 # --- 组织关系接转 -----------------------------------------------------------------------------------------------

@@ -47,15 +47,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import DEFERRED, OuterRef, Q, Subquery
-from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query_utils import DeferredAttribute
-from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 from dangjian.audit.services import log_action
 from dangjian.core import codes, crypto
-from dangjian.core.bulk import bulk_insert, bulk_inserting
+from dangjian.core.bulk import ModelTemplate, bulk_insert, bulk_inserting
 from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.scoping import PATH_ALPHABET, subtree_q
@@ -881,7 +877,7 @@ def _save_rows(actor, rows: Iterable[ValidRow], *, count: int, file_format: str)
         with transaction.atomic(), bulk_inserting(Member, built(), count=count) as members:
             totals = _file_totals(members, taken)
         ids = _new_member_ids(members)
-        new_period = _ModelTemplate(MembershipPeriod)
+        new_period = ModelTemplate(MembershipPeriod)
         bulk_insert(MembershipPeriod, (
             new_period(member_id=pk, organization_id=m.organization_id, org_path=m.org_path,
                        start=r.since or m.joined_on, reason="名册导入")
@@ -956,53 +952,10 @@ def _current_organizations(rows: list[ValidRow]) -> None:
                 f"所在党组织：“{org.name}”已撤销，不能再导入党员（第{row}行）"]})
 
 
-class _ModelTemplate:
-    """Unsaved instances of `model` built the fast way: every concrete field's default taken once per import,
-    then the given values, set as the instance's __dict__ (`plain`) or else passed to `Model(*values)`. Django's
-    keyword path looks up and calls each of the ~30 defaults of a Member for every instance (26 µs against 5 µs
-    by position, 2 µs as a __dict__). Same instance as `model(**values)` (a test compares them); only immutable
-    defaults may be shared."""
-
-    _IMMUTABLE = (str, int, float, bool, dt.date, type(None))
-
-    def __init__(self, model):
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.defaults = [f.get_default() for f in fields]
-        if not all(isinstance(v, self._IMMUTABLE) for v in self.defaults):
-            raise TypeError(f"{model.__name__} has a mutable default: instances cannot share it")
-        self.attnames = {f.attname: i for i, f in enumerate(fields)}
-        self.initial = {f.attname: v for f, v in zip(fields, self.defaults, strict=True)}
-        # Model.__init__ sets each attribute around its pre_init/post_init signals. Where nobody listens to
-        # those and no attribute's descriptor does more than store the value on a new instance, the instance
-        # is its __dict__ plus a ModelState: built that way in 2 µs rather than 9 (a member, ~30 fields).
-        self.plain = not (pre_init.has_listeners(model) or post_init.has_listeners(model)) and all(
-            type(getattr(model, f.attname)) in _STORING_DESCRIPTORS for f in fields)
-
-    def __call__(self, **values):
-        attnames = self.attnames
-        if not self.plain:
-            args = list(self.defaults)
-            for name, value in values.items():
-                args[attnames[name]] = value
-            return self.model(*args)
-        if not values.keys() <= attnames.keys():
-            raise KeyError(", ".join(sorted(values.keys() - attnames.keys())))
-        obj = object.__new__(self.model)
-        obj.__dict__.update(self.initial, **values, _state=ModelState())
-        return obj
-
-
-# A new instance's attribute set by exactly these only stores the value: a plain field's DeferredAttribute
-# defines no __set__; a foreign key's id (ForeignKeyDeferredAttribute) also drops a cached related object, which
-# a new instance does not have. A subclass may do more: such a model takes Model.__init__.
-_STORING_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
-
-
 def _member_builder():
     """`services.member_build` (Member() plus `member_assign`: encryption, digests, masks, org path, MMDD) with the
     Member built from the import's template instead of Member()."""
-    template = _ModelTemplate(Member)
+    template = ModelTemplate(Member)
 
     def build(data: dict, id_number_digest: str = "") -> Member:
         member = template()

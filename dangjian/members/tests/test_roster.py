@@ -797,8 +797,8 @@ def test_a_row_form_copy_starts_without_the_previous_rows_state():
 
 
 def test_import_builds_the_same_instances_as_the_keyword_constructors(district):
-    members = roster._ModelTemplate(Member)
-    periods = roster._ModelTemplate(MembershipPeriod)
+    members = bulk.ModelTemplate(Member)
+    periods = bulk.ModelTemplate(MembershipPeriod)
     state = lambda obj: {k: v for k, v in vars(obj).items() if k != "_state"}  # noqa: E731
     assert state(members()) == state(Member())
     assert state(members(name="张三", org_path="0001")) == state(Member(name="张三", org_path="0001"))
@@ -830,7 +830,7 @@ def test_the_import_template_takes_model_init_where_someone_listens(district):
     post_init receiver connected it calls Model.__init__, and the receiver sees every instance."""
     from django.db.models.signals import post_init
 
-    assert roster._ModelTemplate(Member).plain and roster._ModelTemplate(MembershipPeriod).plain
+    assert bulk.ModelTemplate(Member).plain and bulk.ModelTemplate(MembershipPeriod).plain
     seen = []
 
     def receiver(sender, instance, **kwargs):
@@ -838,12 +838,12 @@ def test_the_import_template_takes_model_init_where_someone_listens(district):
 
     post_init.connect(receiver, sender=MembershipPeriod)
     try:
-        periods = roster._ModelTemplate(MembershipPeriod)
+        periods = bulk.ModelTemplate(MembershipPeriod)
         period = periods(member_id=1, org_path="0001")
     finally:
         post_init.disconnect(receiver, sender=MembershipPeriod)
     assert not periods.plain and seen == [period] and (period.member_id, period.org_path) == (1, "0001")
-    for template in (roster._ModelTemplate(MembershipPeriod), periods):  # a name that is no field: refused either way
+    for template in (bulk.ModelTemplate(MembershipPeriod), periods):  # a name that is no field: refused either way
         with pytest.raises(KeyError):
             template(member=1)
 
