@@ -169,7 +169,7 @@ def _prepare_people(ids_by_person: dict[str, list[int]], now: dt.datetime) -> in
         first = items[0]
         user = users.get(first["user_id"])
         member = members.get(first["member_id"]) or member_of_user.get(first["user_id"])
-        plan = _Plan()
+        plan = _Plan(due=now)
         reach = addresses(user, member)
         if not reach:
             plan.inapp = [r["id"] for r in items]
@@ -198,9 +198,11 @@ def _prepare_people(ids_by_person: dict[str, list[int]], now: dt.datetime) -> in
 
 
 class _Plan:
-    """One person's pushes: deliveries to create with the notifications each carries."""
+    """One person's pushes: deliveries to create with the notifications each carries, due at `due` (the time the
+    preparing run stands for, not the wall clock: a run for 08:05 prepares what its dispatch at 08:05 sends)."""
 
-    def __init__(self):
+    def __init__(self, due: dt.datetime):
+        self.due = due
         self.deliveries: list[tuple[Delivery, list[int]]] = []
         self.inapp: list[int] = []
 
@@ -210,7 +212,7 @@ class _Plan:
             self.deliveries.append((Delivery(
                 channel=channel, user_id=first["user_id"], member_id=first["member_id"], org_path=first["org_path"],
                 address_masked=masked, subject=subject[:200], body=body, link=absolute_link(link), urgent=urgent,
-                dedupe_key=f"{dedupe}:{channel}"), ids))
+                dedupe_key=f"{dedupe}:{channel}", next_attempt_at=self.due), ids))
 
 
 def _write(plans: list[_Plan]) -> int:

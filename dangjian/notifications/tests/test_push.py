@@ -79,6 +79,14 @@ def test_an_urgent_message_goes_out_at_once_on_every_channel(person, channels_on
     assert sms.address_masked.count("*") >= 4 and sms.address_masked != push.crypto.decrypt(person.phone_encrypted)
 
 
+def test_a_prepared_push_is_due_at_the_time_its_run_stands_for(person, channels_on, django_capture_on_commit_callbacks):
+    """Not at the wall clock: a run for 08:05 (a catch-up, or a test on any day) sends what it prepared."""
+    create(django_capture_on_commit_callbacks, reminder(person, "a", title="甲"))
+    assert push.pushes_prepare(now=at(1, 8, 5)) == 3
+    assert set(Delivery.unscoped.values_list("next_attempt_at", flat=True)) == {at(1, 8, 5)}
+    assert push.deliveries_dispatch(now=at(1, 8, 5)) == 3
+
+
 def test_non_urgent_messages_wait_for_one_digest_a_day(person, channels_on, django_capture_on_commit_callbacks):
     sms = channels_on["sms"]
     create(django_capture_on_commit_callbacks, reminder(person, "a", title="甲"), reminder(person, "b", title="乙"),
