@@ -1,4 +1,5 @@
-"""The one fast INSERT path for many rows: the roster import, the demo seed and the benchmark generator.
+"""The one fast write path for many rows (`BulkWriter`): the roster import, the demo seed and the benchmark
+generator.
 
 `bulk_create` compiles every value through the generic field machinery (~8 µs a value on the reference
 machine) and, on SQLite, Django caps an INSERT at 999 parameters (34 members a statement, so ~300 statements
@@ -14,9 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from itertools import islice
 
 from django.core.management.color import no_style
 from django.db import connections, models, router
@@ -27,91 +27,244 @@ from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
 BATCH_SIZE = 2000  # rows per bulk_create batch (a model with a database default)
-CHUNK = 10_000  # rows per executemany
-STAGE_CHUNK = 2000  # SQLite: rows per staged chunk (measured best of 500–5,000); fewer rows go in directly (`_staged`)
+STAGE_CHUNK = 2000  # rows per chunk of bulk_insert (measured best of 500–5,000); on SQLite fewer go in directly
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
-def bulk_insert(model, objs: Iterable, *, count: int | None = None, assign_ids: bool = False) -> list:
-    """INSERT unsaved instances of `model` and return them. `bulk_inserting` without work in between."""
-    with bulk_inserting(model, objs, count=count, assign_ids=assign_ids) as sent:
-        pass
-    return sent
+def bulk_insert(model, objs: Iterable, *, assign_ids: bool = False) -> list:
+    """INSERT unsaved instances of `model` (in chunks, through a `BulkWriter`) and return them. Scope filters do
+    not apply to inserts: the caller checked them.
+
+    assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: the ids are drawn from the
+    table's sequence and set on the instances. SQLite: the instances do NOT get their pk (a caller that needs
+    them reserves ids first: `reserve_ids`, as the roster import does).
+    assign_ids=True: ids are max(id) + 1 onwards, set on the instances. Only for a caller filling tables inside
+    its own transaction that nobody else writes to (the demo seed, the benchmark generator), and it must call
+    `reset_sequences()` once when done (PostgreSQL's sequences lag behind).
+    """
+    objs = objs if isinstance(objs, list) else list(objs)
+    if not objs:
+        return objs
+    connection = connections[router.db_for_write(model)]
+    if any(f.db_default is not NOT_PROVIDED for f in model._meta.concrete_fields):
+        # a database default must come from the database
+        if assign_ids:
+            raise TypeError(f"{model.__name__}: assign_ids with a database default")
+        model._base_manager.bulk_create(objs, batch_size=BATCH_SIZE)
+        return objs
+    if assign_ids:
+        first = (model._base_manager.using(connection.alias).aggregate(m=Max("pk"))["m"] or 0) + 1
+        ids = range(first, first + len(objs))
+    elif connection.vendor == "postgresql" and objs[0].pk is None:  # all at once: no chunk waits for its ids
+        ids = reserve_ids(model, len(objs))
+    else:
+        ids = None
+    if ids is not None:
+        for pk, obj in zip(ids, objs, strict=True):
+            obj.pk = pk
+    with bulk_writer(model) as writer:
+        for i in range(0, len(objs), STAGE_CHUNK):
+            writer.insert(model, objs[i : i + STAGE_CHUNK])
+            writer.flush()
+    return objs
+
+
+def reserve_ids(model, n: int) -> list[int]:
+    """`n` new ids for `model`, safe beside concurrent inserts, for a caller that needs them before it inserts
+    (the roster import's membership periods point at members not yet written). PostgreSQL: from the table's
+    sequence. SQLite: AUTOINCREMENT never reuses an id below sqlite_sequence's value, so raising that value
+    by `n` reserves the ids; the UPDATE also takes SQLite's write lock, which the caller's transaction then
+    holds: nobody else inserts until it ends."""
+    if n <= 0:
+        return []
+    connection = connections[router.db_for_write(model)]
+    if connection.vendor == "postgresql":
+        return _sequence_values(connection, model, n)
+    table, pk = model._meta.db_table, connection.ops.quote_name(model._meta.pk.column)
+    top = f"(SELECT COALESCE(MAX({pk}), 0) FROM {connection.ops.quote_name(table)})"  # noqa: S608 - names  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE sqlite_sequence SET seq = MAX(seq, {top}) + %s WHERE name = %s RETURNING seq",  # noqa: S608  # nosec B608
+                       [n, table])
+        found = cursor.fetchone()
+        if found is None:  # the table never had a row: AUTOINCREMENT has no entry for it yet
+            cursor.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT %s, {top} + %s RETURNING seq",  # noqa: S608  # nosec B608
+                           [table, n])
+            found = cursor.fetchone()
+    last = found[0]
+    return list(range(last - n + 1, last + 1))
 
 
 @contextmanager
-def bulk_inserting(model, objs: Iterable, *, count: int | None = None, assign_ids: bool = False):
-    """INSERT unsaved instances of `model`; the block runs once every row has been sent, and leaving it waits
-    for the database. Scope filters do not apply to inserts: the caller checked them.
+def bulk_writer(model):
+    """A `BulkWriter` on the database `model` is written to, in the caller's transaction. Leaving the block
+    writes what is left and waits for it; an exception in the block waits for the statement still running,
+    then propagates (the caller's transaction rolls back what was written)."""
+    writer = BulkWriter(connections[router.db_for_write(model)])
+    try:
+        yield writer
+        writer.flush()
+        writer.wait()
+        writer.drop_stages()
+    finally:
+        writer.join()  # never leave with a statement still running on the connection (after an error: moot)
+        writer.cursor.close()
 
-        with bulk_inserting(Member, built(), count=n) as members:   # built() may be a generator
-            totals = tally_totals(members)   # PostgreSQL: Python works while the server still inserts
 
-    `objs` may be any iterable; a generator is consumed as the rows are sent, so on PostgreSQL the server
-    inserts the first rows while Python builds the next ones, and the block's work overlaps the server's
-    last ones (the roster import: two cores instead of one, docs/performance.md §12). `count` is the number
-    it yields (needed up front for the ids on PostgreSQL; a list gives its own). On SQLite the same overlap
-    comes from a second thread (`_staged`). An exception in the block or the generator aborts the insert.
-    The block must not use the database: PostgreSQL's COPY is still open then, and SQLite may still be moving.
+class BulkWriter:
+    """Chunks of rows for one or several tables written by a second thread while this one prepares the next
+    chunk: `insert` and `upsert` prepare a chunk's rows, `flush` hands them over. The roster import checks
+    and builds the next members while the database writes the last chunk's members, membership periods and
+    counters; nothing of it then waits until the end (docs/performance.md §19).
 
-    assign_ids=False (concurrent-safe): the database numbers the rows. PostgreSQL: the ids are drawn from
-    the table's sequence in one statement, the rows go in by `COPY`, and the instances get their ids when
-    the block is left. SQLite: one prepared statement without the pk column through `executemany`; the
-    instances do NOT get their pk (the caller looks the new rows up, as the roster import does).
-    assign_ids=True: ids are max(id) + 1 onwards, set on the instances with their `_state`. Only for a caller
-    filling tables inside its own transaction that nobody else writes to (the demo seed, the benchmark
-    generator), and it must call `reset_sequences()` once when done (PostgreSQL's sequences lag behind).
+    Why this shape: the database works without the GIL (sqlite3 and psycopg release it), but any per-row step
+    on the second thread would need the GIL back for every row, and a thread waiting for it while this one
+    runs Python waits for the switch interval each time (measured: an insert took twice as long). So every
+    per-row step stays on this thread, and the second one runs whole statements:
+    - SQLite: this thread stages a chunk's rows in a temporary table (no index: cheap; the connection is this
+      thread's between flushes), the second thread moves them with one `INSERT … SELECT` per table (an
+      upsert's with `ON CONFLICT … DO UPDATE`). A chunk of fewer than STAGE_CHUNK rows with nothing queued
+      goes in at once instead;
+    - PostgreSQL: this thread formats a chunk as COPY text (psycopg's own C formatter), the second thread sends
+      it with one `COPY` per table (an upsert's into a temporary table, then `INSERT … SELECT … ON CONFLICT`).
+    Both use this thread's connection (one transaction; sqlite3 opened without its same-thread check, as
+    Django opens it), one statement at a time: a flush first waits for the previous one.
 
-    `COPY` rather than Django's `bulk_create` on PostgreSQL: bulk_create prepares every value through the
-    generic field machinery and psycopg adapts each column array again (a 10,000-member roster: about 0.9 s of
-    Python before the server does anything, docs/performance.md §10); COPY streams the cheaply converted
-    rows, and the server inserts while the rest are still being built and sent.
+    Values are converted the cheap way (`_rows`); instances with a pk (assigned or reserved: `reserve_ids`)
+    keep it, and on PostgreSQL instances without one get theirs from the table's sequence.
     """
-    if count is None:
-        objs = objs if isinstance(objs, Sized) else list(objs)
-        count = len(objs)
-    sent: list = []
-    if not count:
-        yield sent
-        return
-    connection = connections[router.db_for_write(model)]
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    if any(f.db_default is not NOT_PROVIDED for f in fields):  # a database default must come from the database
-        if assign_ids:
-            raise TypeError(f"{model.__name__}: assign_ids with a database default")
-        sent = list(objs)
-        model._base_manager.bulk_create(sent, batch_size=BATCH_SIZE)
-        yield sent
-        return
-    rows = _rows(connection, fields, _stamped(fields, _collected(objs, sent)))
-    columns = [f.column for f in fields]
-    ids = None
-    if assign_ids:
-        first = (model._base_manager.using(connection.alias).aggregate(m=Max("pk"))["m"] or 0) + 1
-        ids = range(first, first + count)
-    elif connection.vendor == "postgresql":
-        ids = _sequence_values(connection, model, count)
-    if ids is not None:
-        columns.insert(0, model._meta.pk.column)
-        rows = ((pk, *row) for pk, row in zip(ids, rows, strict=True))
-    if connection.vendor == "postgresql":
-        with _copy(connection, model, columns, rows):
-            _check_count(model, sent, count)
-            yield sent
-    elif count >= STAGE_CHUNK:
-        with _staged(connection, model, columns, rows):
-            _check_count(model, sent, count)
-            yield sent
-    else:
-        _execute_many(connection, model, columns, rows)
-        _check_count(model, sent, count)
-        yield sent
-    if ids is not None:
-        pk = model._meta.pk.attname
-        for value, obj in zip(ids, sent, strict=True):
-            setattr(obj, pk, value)
-            obj._state.adding = False
-            obj._state.db = connection.alias
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.postgresql = connection.vendor == "postgresql"
+        self.cursor = connection.cursor()
+        self.jobs: list[tuple[str, list | None, bytearray | None]] = []  # (sql, params, COPY data) for the next flush
+        self.stages: dict[str, list] = {}  # temporary table → [its columns, rows staged in it (SQLite)]
+        self.stamps: dict = {}  # auto_now field → its value for every row written (`_stamped`)
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        if self.postgresql:  # psycopg's C formatter of a COPY row, as its Copy.write_row uses it
+            from psycopg._copy_base import format_row_text
+            from psycopg.adapt import Transformer
+
+            self.transformer, self.format_row = Transformer(connection.connection), format_row_text
+
+    def insert(self, model, objs: list) -> None:
+        """Queue unsaved instances of `model` for the next flush."""
+        if not objs:
+            return
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        pk = model._meta.pk
+        if self.postgresql and objs[0].pk is None:
+            self.wait()  # the sequence is read on the connection
+            for value, obj in zip(reserve_ids(model, len(objs)), objs, strict=True):
+                obj.pk = value
+        if objs[0].pk is not None:
+            if any(obj.pk is None for obj in objs):
+                raise ValueError(f"{model.__name__}: some objects have a pk and some do not")
+            fields.insert(0, pk)
+        rows = _rows(self.connection, fields, _stamped(fields, objs, self.stamps))
+        self._send(model, [f.column for f in fields], rows, len(objs))
+        if fields[0] is pk:
+            for obj in objs:
+                obj._state.adding = False
+                obj._state.db = self.connection.alias
+
+    def upsert(self, model, columns: list[str], rows: list[tuple], *, conflict: list[str], added: list[str]) -> None:
+        """Queue rows of `model` (values in `columns` order) that add their `added` columns to an existing row's
+        where one with the same `conflict` columns exists (orgs.tallies: the counters)."""
+        if not rows:
+            return
+        qn, table = self.connection.ops.quote_name, self.connection.ops.quote_name(model._meta.db_table)
+        sums = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in added)
+        on_conflict = f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {sums}"
+        self._send(model, columns, rows, len(rows), on_conflict=on_conflict)
+
+    def flush(self) -> None:
+        """Hand the queued statements to the second thread, once the previous ones are done."""
+        if not self.jobs:
+            return
+        self.wait()
+        jobs, self.jobs = self.jobs, []
+        self.thread = threading.Thread(target=self._run, args=(jobs,), name="bulk-writer", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        """Wait for the statements handed over; raise their error (as Django's, e.g. IntegrityError) here."""
+        self.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+
+    def drop_stages(self) -> None:
+        """Drop the temporary tables (they would otherwise live as long as the connection). After an error the
+        rollback drops them, and the next writer's DROP … IF EXISTS any that stayed."""
+        qn = self.connection.ops.quote_name
+        schema = "" if self.postgresql else "temp."
+        for stage in self.stages:
+            self.cursor.execute(f"DROP TABLE {schema}{qn(stage)}")
+        self.stages.clear()
+
+    def _send(self, model, columns: list[str], rows: Iterable[tuple], count: int, *, on_conflict: str = "") -> None:
+        qn = self.connection.ops.quote_name
+        table = qn(model._meta.db_table)
+        names = ", ".join(qn(c) for c in columns)
+        stage = f"bulk_{model._meta.db_table}"
+        if self.postgresql:
+            data = bytearray()
+            for row in rows:
+                self.format_row(row, self.transformer, data)
+            if not on_conflict:
+                self.jobs.append((f"COPY {table} ({names}) FROM STDIN", None, data))
+                return
+            if self._new_stage(stage, names):
+                self.jobs.append((f"DROP TABLE IF EXISTS {qn(stage)}", None, None))
+                self.jobs.append((f"CREATE TEMP TABLE {qn(stage)} AS SELECT {names} FROM {table} WITH NO DATA", None, None))  # noqa: S608 - names  # nosec B608
+            self.jobs.append((f"COPY {qn(stage)} ({names}) FROM STDIN", None, data))
+            # In key order, as every writer of the table takes its rows: two imports never wait on each other crosswise.
+            self.jobs.append((f"INSERT INTO {table} ({names}) SELECT {names} FROM {qn(stage)} ORDER BY {names} {on_conflict}", None, None))  # noqa: S608  # nosec B608
+            self.jobs.append((f"TRUNCATE {qn(stage)}", None, None))
+            return
+        self.wait()  # SQLite: the connection is this thread's again
+        if count < STAGE_CHUNK and not self.jobs:
+            values = ", ".join(["%s"] * len(columns))
+            self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values}) {on_conflict}", list(rows))  # noqa: S608  # nosec B608
+            return
+        if self._new_stage(stage, names):
+            self.cursor.execute(f"DROP TABLE IF EXISTS temp.{qn(stage)}")
+            self.cursor.execute(f"CREATE TEMP TABLE {qn(stage)} AS SELECT {names} FROM main.{table} WHERE 0")  # noqa: S608  # nosec B608
+        after = self.stages[stage][1]
+        values = ", ".join(["%s"] * len(columns))
+        self.cursor.executemany(f"INSERT INTO temp.{qn(stage)} ({names}) VALUES ({values})", rows)  # noqa: S608  # nosec B608
+        self.stages[stage][1] = after + count
+        # "WHERE" before the upsert clause: SQLite's parser needs it there (an ON after FROM would read as a join's)
+        self.jobs.append((f"INSERT INTO main.{table} ({names}) SELECT {names} FROM temp.{qn(stage)} "  # noqa: S608  # nosec B608
+                          f"WHERE rowid > %s ORDER BY rowid {on_conflict}", [after], None))
+
+    def _new_stage(self, stage: str, names: str) -> bool:
+        """Whether the table's temporary table is still to be made; one writer stages a table's rows in one shape."""
+        if stage in self.stages:
+            if self.stages[stage][0] != names:
+                raise ValueError(f"{stage}: rows of another shape already staged ({self.stages[stage][0]})")
+            return False
+        self.stages[stage] = [names, 0]
+        return True
+
+    def _run(self, jobs: list[tuple[str, list | None, bytearray | None]]) -> None:
+        """The second thread: each statement whole (see the class docstring). Its error is handed to `wait`."""
+        try:
+            for sql, params, data in jobs:
+                if data is None:
+                    self.cursor.execute(sql, params)
+                else:  # psycopg's own cursor: Django's wrapper has no copy(); its errors translated as Django's are
+                    with self.connection.wrap_database_errors, self.cursor.cursor.copy(sql) as copy:
+                        copy.write(data)
+        except BaseException as e:  # handed to the caller's thread
+            self.error = e
 
 
 class ModelTemplate:
@@ -157,30 +310,19 @@ class ModelTemplate:
 _STORING_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
-def _check_count(model, sent: list, count: int) -> None:
-    if len(sent) != count:  # the rows sent are rolled back with the caller's transaction
-        raise ValueError(f"{model.__name__}: {len(sent)} objects given, {count} announced")
-
-
-def _collected(objs: Iterable, into: list) -> Iterator:
-    for obj in objs:
-        into.append(obj)
-        yield obj
-
-
-def _stamped(fields: list, objs: Iterable) -> Iterator:
-    """auto_now/auto_now_add: pre_save on the first object, the same value on every other one."""
+def _stamped(fields: list, objs: Iterable, stamps: dict) -> Iterator:
+    """auto_now/auto_now_add: pre_save on the first object a writer writes, the same value on every other one
+    (`stamps`, the writer's: one timestamp for all its chunks)."""
     auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     if not auto:
         yield from objs
         return
-    stamps: dict[str, object] = {}
     for obj in objs:
         for f in auto:
-            if f.attname in stamps:
-                setattr(obj, f.attname, stamps[f.attname])
+            if f in stamps:
+                setattr(obj, f.attname, stamps[f])
             else:
-                stamps[f.attname] = f.pre_save(obj, True)
+                stamps[f] = f.pre_save(obj, True)
         yield obj
 
 
@@ -191,98 +333,6 @@ def _sequence_values(connection, model, n: int) -> list[int]:
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [qn(model._meta.db_table), model._meta.pk.column, n])
         return [pk for (pk,) in cursor.fetchall()]
-
-
-@contextmanager
-def _copy(connection, model, columns: list[str], rows: Iterable[tuple]):
-    """COPY the rows, then run the caller's block before waiting for the server to finish them."""
-    qn = connection.ops.quote_name
-    sql = f"COPY {qn(model._meta.db_table)} ({', '.join(qn(c) for c in columns)}) FROM STDIN"
-    # psycopg's own cursor: Django's wrapper has no copy(); its errors are translated here as Django's are
-    # (a unique clash must arrive as IntegrityError: the roster import turns it into a message)
-    with connection.cursor() as cursor, connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
-        yield
-
-
-@contextmanager
-def _staged(connection, model, columns: list[str], rows: Iterable[tuple]):
-    """SQLite: stage the rows a chunk at a time in a temporary table (no index: cheap) and let a second thread
-    move each chunk into the table with one statement, while this thread builds the next chunk; the
-    caller's block runs while the last one moves.
-
-    Why a statement per chunk: sqlite3 releases the GIL while SQLite works, but `executemany` needs it back
-    for every row, and a thread that waits for the GIL while this one builds rows waits for the switch
-    interval each time (measured: the insert took twice as long). `INSERT … SELECT` holds it only to start
-    and to finish. The indexes' work (10 on a member row) then overlaps the building — encryption, digests,
-    masks — instead of following it (docs/performance.md §15). The mover uses a cursor of this thread's
-    connection (one transaction, sqlite3 opened without its same-thread check as Django opens it), and only
-    one statement runs at a time: each chunk is staged after the previous one has moved."""
-    qn = connection.ops.quote_name
-    table, stage = qn(model._meta.db_table), qn(f"bulk_{model._meta.db_table}")
-    names = ", ".join(qn(c) for c in columns)
-    stage_sql = f"INSERT INTO temp.{stage} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 - identifiers from the model  # nosec B608
-    move_sql = f"INSERT INTO main.{table} ({names}) SELECT {names} FROM temp.{stage} WHERE rowid > %s ORDER BY rowid"  # noqa: S608  # nosec B608
-    with connection.cursor() as cursor, connection.cursor() as mover_cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS temp.{stage}")
-        cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {names} FROM main.{table} WHERE 0")  # noqa: S608  # nosec B608
-        mover = _Mover(mover_cursor, move_sql)
-        try:
-            staged = 0
-            rows = iter(rows)
-            while chunk := list(islice(rows, STAGE_CHUNK)):
-                mover.wait()
-                cursor.executemany(stage_sql, chunk)
-                mover.start(after=staged)
-                staged += len(chunk)
-            yield
-            mover.wait()
-        finally:
-            mover.join()  # never leave this block with a statement still running on the connection
-        cursor.execute(f"DROP TABLE temp.{stage}")
-
-
-class _Mover:
-    """One move at a time on a thread of its own; its error (Django's, through the cursor) is raised by `wait`."""
-
-    def __init__(self, cursor, sql: str):
-        self.cursor, self.sql = cursor, sql
-        self.thread: threading.Thread | None = None
-        self.error: BaseException | None = None
-
-    def start(self, *, after: int) -> None:
-        self.thread = threading.Thread(target=self._move, args=(after,), name="bulk-mover", daemon=True)
-        self.thread.start()
-
-    def _move(self, after: int) -> None:
-        try:
-            self.cursor.execute(self.sql, [after])
-        except BaseException as e:  # handed to the caller's thread
-            self.error = e
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-
-    def wait(self) -> None:
-        self.join()
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-
-
-def _execute_many(connection, model, columns: list[str], rows: Iterable[tuple]) -> None:
-    ops = connection.ops
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(  # noqa: S608 - identifiers from the model, values as parameters  # nosec B608
-        ops.quote_name(model._meta.db_table), ", ".join(ops.quote_name(c) for c in columns),
-        ", ".join(["%s"] * len(columns)),
-    )
-    with connection.cursor() as cursor:
-        rows = iter(rows)
-        while chunk := list(islice(rows, CHUNK)):
-            cursor.executemany(sql, chunk)
 
 
 def _rows(connection, fields: list, objs: Iterable) -> Iterator[tuple]:

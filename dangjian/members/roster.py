@@ -9,11 +9,11 @@ Import, in steps that each touch the database a fixed number of times per chunk 
    `MemberForm` (the one validator of member data), the organisation column resolved against the
    organisations the file names, loaded in **one** query per 10,000 names, and ID numbers given twice in the
    file found.
-3. The save: `bulk_inserting` (core.bulk) of members and their first membership period, the counters
-   (`tally_write`, once) and one audit entry that holds counts only (no personal data), in one transaction;
-   on SQLite with a bigger page cache while it writes.
-4. `roster_import()` does 2 and 3 in one pass (`_import_in_one_pass`): each row is sent as soon as it has
-   passed, so the database inserts while the next rows are checked. The first bad row, or an ID number the
+3. The save, a chunk of rows at a time through core.bulk's `BulkWriter`: the members (their ids reserved first),
+   their first membership periods and the chunk's counter changes (`tally_write`), then one audit entry that
+   holds counts only (no personal data), in one transaction; on SQLite with a bigger page cache while it writes.
+4. `roster_import()` does 2 and 3 in one pass (`_import_in_one_pass`): each chunk is handed to the writer as
+   soon as its rows have passed, so the database writes it while the next rows are checked. The first bad row, or an ID number the
    unique index finds already registered, rolls the pass back; then `validate_roster()` checks every row and
    looks up the registered numbers (one query per 5,000), and `write_error_report()` gives the worker an .xlsx
    of 行号 / 列 / 值 / 原因 with ID numbers and phones masked. (`save_roster()` saves rows validated that way.)
@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,7 +52,7 @@ from django.utils import timezone
 
 from dangjian.audit.services import log_action
 from dangjian.core import codes, crypto
-from dangjian.core.bulk import ModelTemplate, bulk_insert, bulk_inserting
+from dangjian.core.bulk import ModelTemplate, bulk_writer, reserve_ids
 from dangjian.core.errors import PermissionDenied, ValidationFailed
 from dangjian.core.masking import mask_id_number, mask_phone
 from dangjian.core.scoping import PATH_ALPHABET, subtree_q
@@ -113,6 +114,7 @@ HEADER_SCAN_ROWS = 20  # the header may sit below a title row or two
 MAX_COLUMNS = 200
 DIGEST_CHUNK = 5000  # parameters per duplicate lookup: under SQLite's 32,766 and PostgreSQL's 65,535
 ORG_CHUNK = 10_000  # texts (or ids) per organisation query: a list of names and one of paths stays under SQLite's 32,766
+IMPORT_CHUNK = 2000  # rows the writer writes while the next ones are checked (measured best of 500–5,000)
 REPORT_DIR = "import-errors"
 REPORT_MAX_AGE = 24 * 3600  # seconds an error report is kept
 SHOWN_ERRORS = 200
@@ -861,34 +863,38 @@ def save_roster(*, actor, rows: list[ValidRow], file_format: str = "") -> int:
 
 def _save_rows(actor, rows: Iterable[ValidRow], *, count: int, file_format: str) -> int:
     """Insert the members, their periods and counters, and the audit entry, in the caller's transaction. `rows`
-    may be a generator (the one-pass import checks each row as it is sent); `count` is how many it yields."""
-    taken: list[ValidRow] = []
-    new_member = _member_builder()
+    may be a generator (the one-pass import checks each row as it is sent); `count` is how many it yields: the
+    members' ids are reserved for that many first (core.bulk.reserve_ids), so that a chunk's periods can point
+    at its members before they are written.
 
-    def built():
-        for r in rows:
-            taken.append(r)
-            yield new_member(r.data, r.id_number_digest)
-
-    with _import_page_cache():
-        # Built (encrypted, hashed, masked) as they are sent: the database inserts the first members while the
-        # next are built (PostgreSQL's server; SQLite's second thread), and they are counted up below while it
-        # inserts the last ones.
-        with transaction.atomic(), bulk_inserting(Member, built(), count=count) as members:
-            totals = _file_totals(members, taken)
-        ids = _new_member_ids(members)
-        new_period = ModelTemplate(MembershipPeriod)
-        bulk_insert(MembershipPeriod, (
-            new_period(member_id=pk, organization_id=m.organization_id, org_path=m.org_path,
-                       start=r.since or m.joined_on, reason="名册导入")
-            for pk, m, r in zip(ids, members, taken, strict=True)
-        ), count=count)
-        tally_write(totals)
-    by_org = Counter(r.data["organization"].name for r in taken)
+    A chunk at a time: built (encrypted, hashed, masked), counted up, handed to the writer's second thread,
+    which writes its members, their periods and its counters while the next chunk is checked and built
+    (core.bulk.BulkWriter; docs/performance.md §19). Nothing of the file's is left to write at the end."""
+    new_member, new_period = _member_builder(), ModelTemplate(MembershipPeriod)
+    by_org: Counter = Counter()
+    saved = 0
+    rows = iter(rows)
+    with _import_page_cache(), transaction.atomic(), bulk_writer(Member) as writer:
+        ids = reserve_ids(Member, count)
+        while chunk := list(islice(rows, IMPORT_CHUNK)):
+            if saved + len(chunk) > count:
+                raise ValueError(f"roster import: more than the {count} rows announced")
+            members = [new_member(r.data, r.id_number_digest, pk) for r, pk in zip(chunk, ids[saved:], strict=False)]
+            writer.insert(Member, members)
+            writer.insert(MembershipPeriod, [
+                new_period(member_id=m.pk, organization_id=m.organization_id, org_path=m.org_path,
+                           start=r.since or m.joined_on, reason="名册导入")
+                for m, r in zip(members, chunk, strict=True)])
+            tally_write(_tally_totals(members, chunk), writer=writer)
+            writer.flush()
+            saved += len(chunk)
+            by_org.update(r.data["organization"].name for r in chunk)
+        if saved != count:
+            raise ValueError(f"roster import: {saved} rows given, {count} announced")
     log_action(actor=actor, action="members.roster.imported",
-               changes={"count": len(members), "organizations": len(by_org), "by_organization": dict(by_org.most_common(50)),
+               changes={"count": saved, "organizations": len(by_org), "by_organization": dict(by_org.most_common(50)),
                         "file_format": file_format})
-    return len(members)
+    return saved
 
 
 class _NotClean(Exception):
@@ -897,8 +903,8 @@ class _NotClean(Exception):
 
 @transaction.atomic
 def _import_in_one_pass(*, actor, sheet: RosterSheet, today: dt.date | None) -> int:
-    """Check each row and send it to the database at once: the database's work on the first rows (PostgreSQL's
-    server, SQLite's second thread: `bulk_inserting`) then overlaps the checks of the next, which a
+    """Check each row and send it to the database at once, a chunk at a time: the database's work on a chunk
+    (core.bulk.BulkWriter's second thread) then overlaps the checks of the next, which a
     validate-then-save import cannot do (docs/performance.md §16). Nothing is kept unless every row passes:
     the first row with any error, an ID number given twice, or one already registered (the unique index
     refuses it) raises `_NotClean` and the transaction rolls back. The file's organisations are locked when
@@ -918,10 +924,9 @@ def _import_in_one_pass(*, actor, sheet: RosterSheet, today: dt.date | None) -> 
         raise _NotClean from None
 
 
-def _file_totals(members: list[Member], rows: list[ValidRow]) -> dict:
-    """The file's counter changes, added up per organisation and ancestor (orgs.tallies.roll_up: per
-    (path, key) first, then level by level): one counter update for the whole file, in the import's
-    transaction."""
+def _tally_totals(members: list[Member], rows: list[ValidRow]) -> dict:
+    """A chunk's counter changes, added up per organisation and ancestor (orgs.tallies.roll_up: per (path, key)
+    first, then level by level): one counter upsert per chunk, in the import's transaction."""
     return tally_totals((m.org_path, member_dimensions(m, r.data["organization"].sector), 1)
                         for m, r in zip(members, rows, strict=True))
 
@@ -957,26 +962,12 @@ def _member_builder():
     Member built from the import's template instead of Member()."""
     template = ModelTemplate(Member)
 
-    def build(data: dict, id_number_digest: str = "") -> Member:
-        member = template()
+    def build(data: dict, id_number_digest: str = "", pk: int | None = None) -> Member:
+        member = template(id=pk)
         member_assign(member, data, id_number_digest=id_number_digest)
         return member
 
     return build
-
-
-def _new_member_ids(members: list[Member]) -> list[int]:
-    """The pks of the members just inserted, in the same order. On PostgreSQL `bulk_insert` set them (from the sequence). SQLite's
-    executemany does not: there the new rows are the len(members) highest ids, because ids only grow
-    (AUTOINCREMENT) and this transaction has held SQLite's only write lock since its first INSERT; they
-    are read back from the end of the table (a short range, instead of an IN list of every digest)."""
-    if all(m.pk is not None for m in members):
-        return [m.pk for m in members]
-    newest = dict(Member.unscoped.order_by("-pk").values_list("id_number_digest", "pk")[: len(members)])
-    try:
-        return [newest[m.id_number_digest] for m in members]
-    except KeyError:  # someone else's row among the newest: the premise above broke, save nothing
-        raise RuntimeError("roster import: the inserted members could not be read back") from None
 
 
 @contextmanager

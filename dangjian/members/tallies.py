@@ -95,9 +95,9 @@ def counted_from(path: str, dimension: str) -> str:
     return path if dimension in OWN_LEVEL else path[:-SEGMENT]
 
 
-def tally_write(totals: Mapping, *, using: str | None = None) -> int:
-    """...and their one upsert, in the caller's transaction."""
-    return tallies.upsert(_model(), totals, using=using)
+def tally_write(totals: Mapping, *, using: str | None = None, writer=None) -> int:
+    """...and their one upsert, in the caller's transaction (or queued on the caller's core.bulk.BulkWriter)."""
+    return tallies.upsert(_model(), totals, using=using, writer=writer)
 
 
 def direct_counts(paths: Iterable[str], dimensions: Iterable[str], *, unscoped: bool = False

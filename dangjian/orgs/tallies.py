@@ -134,11 +134,14 @@ def tally_replace(model, before: Iterable[Delta], after: Iterable[Delta]) -> int
     return tally_add(model, [*((p, k, tuple(-v for v in s)) for p, k, s in before), *after])
 
 
-def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | None = None) -> int:
+def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | None = None, writer=None) -> int:
     keys, sums = _spec(model)
     rows = sorted((*k, *v) for k, v in totals.items() if any(v))
     if not rows:
         return 0
+    if writer is not None:  # a core.bulk.BulkWriter's (the roster import's): written with the rows of its chunk
+        writer.upsert(model, ["org_path", *keys, *sums], rows, conflict=["org_path", *keys], added=sums)
+        return len(rows)
     connection = connections[using or router.db_for_write(model)]
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
