@@ -874,6 +874,33 @@ def test_the_import_template_takes_model_init_where_someone_listens(district):
             template(member=1)
 
 
+def test_a_loaded_instance_is_what_from_db_builds_with_or_without_listeners(district):
+    """The lookup's organisations: only the loaded fields in the instance, the others deferred (read when used)."""
+    from django.db.models.signals import post_init
+
+    branch = district.branch_a1
+    values = {"id": branch.pk, "name": branch.name, "path": branch.path, "sector": branch.sector}
+    reference = Organization.from_db("default", list(values), list(values.values()))
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    templates = [bulk.ModelTemplate(Organization)]
+    post_init.connect(receiver, sender=Organization)
+    try:
+        templates.append(bulk.ModelTemplate(Organization))
+        built = [t.loaded("default", values) for t in templates]
+    finally:
+        post_init.disconnect(receiver, sender=Organization)
+    assert [t.plain for t in templates] == [True, False] and seen == [built[1]]
+    for org in built:
+        assert {k: v for k, v in vars(org).items() if k != "_state"} == values
+        assert org.get_deferred_fields() == reference.get_deferred_fields() != set()
+        assert (org._state.adding, org._state.db) == (False, "default")
+        assert org.kind == branch.kind  # deferred: fetched when read
+
+
 def test_the_save_takes_each_organisation_as_it_is_when_it_saves(district):
     """Between the validation and the save the branch changes its 领域: the members carry the new one (the
     copy the list filters by), and the counters count them there. A branch dissolved since refuses the file."""
