@@ -27,7 +27,8 @@ from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 
 BATCH_SIZE = 2000  # rows per bulk_create batch (a model with a database default)
-STAGE_CHUNK = 2000  # rows per chunk of bulk_insert (measured best of 500–5,000); on SQLite fewer go in directly
+STAGE_CHUNK = 2000  # rows per chunk of bulk_insert (measured best of 500–5,000)
+DIRECT_ROWS = 500  # SQLite: a chunk of fewer rows, with nothing queued, goes in at once (no temporary table)
 _PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
 
@@ -122,7 +123,7 @@ class BulkWriter:
     per-row step stays on this thread, and the second one runs whole statements:
     - SQLite: this thread stages a chunk's rows in a temporary table (no index: cheap; the connection is this
       thread's between flushes), the second thread moves them with one `INSERT … SELECT` per table (an
-      upsert's with `ON CONFLICT … DO UPDATE`). A chunk of fewer than STAGE_CHUNK rows with nothing queued
+      upsert's with `ON CONFLICT … DO UPDATE`). A chunk of fewer than DIRECT_ROWS rows with nothing queued
       goes in at once instead;
     - PostgreSQL: this thread formats a chunk as COPY text (psycopg's own C formatter), the second thread sends
       it with one `COPY` per table (an upsert's into a temporary table, then `INSERT … SELECT … ON CONFLICT`).
@@ -229,10 +230,13 @@ class BulkWriter:
             self.jobs.append((f"INSERT INTO {table} ({names}) SELECT {names} FROM {qn(stage)} ORDER BY {names} {on_conflict}", None, None))  # noqa: S608  # nosec B608
             self.jobs.append((f"TRUNCATE {qn(stage)}", None, None))
             return
-        self.wait()  # SQLite: the connection is this thread's again
-        if count < STAGE_CHUNK and not self.jobs:
+        # SQLite: converted before the wait (the second thread still writes the last chunk meanwhile); then the
+        # connection is this thread's again, for the staging alone.
+        rows = list(rows)
+        self.wait()
+        if count < DIRECT_ROWS and not self.jobs:
             values = ", ".join(["%s"] * len(columns))
-            self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values}) {on_conflict}", list(rows))  # noqa: S608  # nosec B608
+            self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values}) {on_conflict}", rows)  # noqa: S608  # nosec B608
             return
         if self._new_stage(stage, names):
             self.cursor.execute(f"DROP TABLE IF EXISTS temp.{qn(stage)}")

@@ -41,12 +41,13 @@ def built(district, n: int) -> list[Member]:
 
 @pytest.fixture(params=["direct", "staged"])
 def path(request, monkeypatch):
-    """Each test below on both of SQLite's paths: a few rows go in directly; from STAGE_CHUNK rows on they are
+    """Each test below on both of SQLite's paths: a few rows go in directly; from DIRECT_ROWS rows on they are
     staged in chunks and moved by the writer's second thread, here in chunks of 3. (PostgreSQL has one path.)"""
     if request.param == "staged":
         if connection.vendor != "sqlite":
             pytest.skip("SQLite's staged path")
         monkeypatch.setattr(bulk, "STAGE_CHUNK", 3)
+        monkeypatch.setattr(bulk, "DIRECT_ROWS", 3)
     return request.param
 
 
@@ -200,7 +201,7 @@ def test_objects_with_and_without_a_pk_cannot_share_a_chunk_nor_a_staging_table(
     with pytest.raises(ValueError, match="some objects have a pk"), bulk_writer(Member) as writer:
         writer.insert(Member, members)
     if connection.vendor == "sqlite":  # (PostgreSQL gives every chunk its ids: one shape)
-        monkeypatch.setattr(bulk, "STAGE_CHUNK", 1)
+        monkeypatch.setattr(bulk, "DIRECT_ROWS", 1)
         with pytest.raises(ValueError, match="another shape"), bulk_writer(Member) as writer:
             writer.insert(Member, members[:1])
             writer.insert(Member, members[1:])
@@ -213,6 +214,7 @@ def test_staged_chunks_are_moved_on_a_second_thread_while_the_next_is_built(dist
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's staged path")
     monkeypatch.setattr(bulk, "STAGE_CHUNK", 3)
+    monkeypatch.setattr(bulk, "DIRECT_ROWS", 3)
     members = built(district, 8)
     expected = as_saved(members)
     seen: list[tuple[str, str, bool]] = []

@@ -517,7 +517,7 @@ def test_import_queries_do_not_grow_with_the_number_of_rows(district):
     assert others(large) == others(small)
     # The writes (core.bulk.BulkWriter), one chunk here: members, periods, counters. On PostgreSQL the rows go by
     # COPY (not a captured query), the counters through a temporary table: the same statements at any size. On
-    # SQLite fewer than STAGE_CHUNK rows go in directly, one executemany a table; from STAGE_CHUNK rows on, each
+    # SQLite fewer than DIRECT_ROWS rows go in directly, one executemany a table; from DIRECT_ROWS rows on, each
     # table's rows are staged and moved: its staging table's drop-if-exists and create, the stage, the move, and
     # the drop at the end (5 statements instead of 1).
     assert len(large) == len(small) + (0 if connection.vendor == "postgresql" else 3 * (5 - 1)), (len(small), len(large))
@@ -555,7 +555,7 @@ def test_rows_of_several_organisations_each_get_their_own_period_and_counters(di
     written by the writer's second thread (staged on SQLite) while the next is checked: the counter rows
     that several chunks meet add up."""
     monkeypatch.setattr(roster, "IMPORT_CHUNK", chunk)
-    monkeypatch.setattr(bulk, "STAGE_CHUNK", min(chunk, bulk.STAGE_CHUNK))
+    monkeypatch.setattr(bulk, "DIRECT_ROWS", min(chunk, bulk.DIRECT_ROWS))
     orgs = [district.branch_a1, district.branch_b1, district.branch_a2]
     rows = [person(所在党组织=orgs[i % 3].name, 转入本组织日期=dt.date(2020, 1, 1) + dt.timedelta(days=i)) for i in range(30)]
     user = User.objects.get(pk=district.users["district_admin"].pk)
@@ -577,13 +577,17 @@ def test_a_number_registered_meanwhile_found_by_the_writer_in_a_later_chunk_is_r
     row 11 arrives from the writer's thread as an IntegrityError after three chunks are in. Nothing stays, and
     the full validation names the row."""
     monkeypatch.setattr(roster, "IMPORT_CHUNK", 3)
-    monkeypatch.setattr(bulk, "STAGE_CHUNK", 3)
+    monkeypatch.setattr(bulk, "DIRECT_ROWS", 3)
+    written = []  # the chunks the writer's thread wrote, and where
+    run = bulk.BulkWriter._run
+    monkeypatch.setattr(bulk.BulkWriter, "_run", lambda self, jobs: written.append(threading.current_thread().name) or run(self, jobs))
     rows = [person() for _ in range(12)]
     _duplicate_of_member_elsewhere(rows[9], district)  # Excel row 11
     user = User.objects.get(pk=district.users["district_admin"].pk)
     before = (Member.unscoped.count(), MembershipPeriod.unscoped.count(), tallies.stored_tallies(), audit_count())
     with acting_as(user):
         outcome = roster.roster_import(actor=user, upload=xlsx(rows))
+    assert written == ["bulk-writer"] * 4  # the fourth chunk's clash came from there: nothing after it
     assert outcome.saved == 0 and [(e.row, e.column) for e in outcome.errors] == [(11, "身份证号")]
     assert "已登记" in outcome.errors[0].reason
     assert (Member.unscoped.count(), MembershipPeriod.unscoped.count(), tallies.stored_tallies(),
@@ -675,7 +679,7 @@ def test_a_bad_row_after_rows_already_moved_leaves_nothing_and_is_reported(clien
     Everything is rolled back, counters and all, no writer is left running, and the full validation names
     the row."""
     monkeypatch.setattr(roster, "IMPORT_CHUNK", 3)
-    monkeypatch.setattr(bulk, "STAGE_CHUNK", 3)
+    monkeypatch.setattr(bulk, "DIRECT_ROWS", 3)
     login(client, district, "district_admin")
     rows = [person() for _ in range(12)]
     rows[8].update(学历="博士后")  # Excel row 10
