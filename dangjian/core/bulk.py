@@ -121,10 +121,10 @@ class BulkWriter:
     on the second thread would need the GIL back for every row, and a thread waiting for it while this one
     runs Python waits for the switch interval each time (measured: an insert took twice as long). So every
     per-row step stays on this thread, and the second one runs whole statements:
-    - SQLite: this thread stages a chunk's rows in a temporary table (no index: cheap; the connection is this
-      thread's between flushes), the second thread moves them with one `INSERT … SELECT` per table (an
-      upsert's with `ON CONFLICT … DO UPDATE`). A chunk of fewer than DIRECT_ROWS rows with nothing queued
-      goes in at once instead;
+    - SQLite: this thread converts a chunk's rows while the second one still writes the last chunk, and at
+      `flush` stages them in a temporary table per table (no index: cheap; only then is the connection idle),
+      the second thread moves them with one `INSERT … SELECT` per table (an upsert's with `ON CONFLICT … DO
+      UPDATE`). A table's rows fewer than DIRECT_ROWS with nothing queued before them go in at once instead;
     - PostgreSQL: this thread formats a chunk as COPY text (psycopg's own C formatter), the second thread sends
       it with one `COPY` per table (an upsert's into a temporary table, then `INSERT … SELECT … ON CONFLICT`).
     Both use this thread's connection (one transaction; sqlite3 opened without its same-thread check, as
@@ -139,6 +139,7 @@ class BulkWriter:
         self.postgresql = connection.vendor == "postgresql"
         self.cursor = connection.cursor()
         self.jobs: list[tuple[str, list | None, bytearray | None]] = []  # (sql, params, COPY data) for the next flush
+        self.pending: list[tuple] = []  # SQLite: the chunk's converted rows per table, staged by the next flush
         self.stages: dict[str, list] = {}  # temporary table → [its columns, rows staged in it (SQLite)]
         self.stamps: dict = {}  # auto_now field → its value for every row written (`_stamped`)
         self.thread: threading.Thread | None = None
@@ -164,7 +165,7 @@ class BulkWriter:
                 raise ValueError(f"{model.__name__}: some objects have a pk and some do not")
             fields.insert(0, pk)
         rows = _rows(self.connection, fields, _stamped(fields, objs, self.stamps))
-        self._send(model, [f.column for f in fields], rows, len(objs))
+        self._prepare(model, [f.column for f in fields], rows, len(objs))
         if fields[0] is pk:
             for obj in objs:
                 obj._state.adding = False
@@ -178,13 +179,19 @@ class BulkWriter:
         qn, table = self.connection.ops.quote_name, self.connection.ops.quote_name(model._meta.db_table)
         sums = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in added)
         on_conflict = f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {sums}"
-        self._send(model, columns, rows, len(rows), on_conflict=on_conflict)
+        self._prepare(model, columns, rows, len(rows), on_conflict=on_conflict)
 
     def flush(self) -> None:
-        """Hand the queued statements to the second thread, once the previous ones are done."""
-        if not self.jobs:
+        """Hand the chunk to the second thread, once it is done with the previous one. SQLite: the chunk's rows are
+        staged now, in that one moment the connection is idle (everything else was prepared while it wrote)."""
+        if not (self.jobs or self.pending):
             return
         self.wait()
+        for pending in self.pending:
+            self._stage(*pending)
+        self.pending.clear()
+        if not self.jobs:  # all of it went in directly
+            return
         jobs, self.jobs = self.jobs, []
         self.thread = threading.Thread(target=self._run, args=(jobs,), name="bulk-writer", daemon=True)
         self.thread.start()
@@ -210,39 +217,41 @@ class BulkWriter:
             self.cursor.execute(f"DROP TABLE {schema}{qn(stage)}")
         self.stages.clear()
 
-    def _send(self, model, columns: list[str], rows: Iterable[tuple], count: int, *, on_conflict: str = "") -> None:
-        qn = self.connection.ops.quote_name
-        table = qn(model._meta.db_table)
-        names = ", ".join(qn(c) for c in columns)
-        stage = f"bulk_{model._meta.db_table}"
-        if self.postgresql:
-            data = bytearray()
-            for row in rows:
-                self.format_row(row, self.transformer, data)
-            if not on_conflict:
-                self.jobs.append((f"COPY {table} ({names}) FROM STDIN", None, data))
-                return
-            if self._new_stage(stage, names):
-                self.jobs.append((f"DROP TABLE IF EXISTS {qn(stage)}", None, None))
-                self.jobs.append((f"CREATE TEMP TABLE {qn(stage)} AS SELECT {names} FROM {table} WITH NO DATA", None, None))  # noqa: S608 - names  # nosec B608
-            self.jobs.append((f"COPY {qn(stage)} ({names}) FROM STDIN", None, data))
-            # In key order, as every writer of the table takes its rows: two imports never wait on each other crosswise.
-            self.jobs.append((f"INSERT INTO {table} ({names}) SELECT {names} FROM {qn(stage)} ORDER BY {names} {on_conflict}", None, None))  # noqa: S608  # nosec B608
-            self.jobs.append((f"TRUNCATE {qn(stage)}", None, None))
+    def _prepare(self, model, columns: list[str], rows: Iterable[tuple], count: int, *, on_conflict: str = "") -> None:
+        """The chunk's rows of one table, ready for `flush`: nothing here uses the connection, so it all happens
+        while the second thread is still writing the previous chunk."""
+        if not self.postgresql:  # converted now; staged by flush
+            self.pending.append((model, columns, list(rows), count, on_conflict))
             return
-        # SQLite: converted before the wait (the second thread still writes the last chunk meanwhile); then the
-        # connection is this thread's again, for the staging alone.
-        rows = list(rows)
-        self.wait()
+        qn = self.connection.ops.quote_name
+        table, names, stage = qn(model._meta.db_table), ", ".join(qn(c) for c in columns), f"bulk_{model._meta.db_table}"
+        data = bytearray()
+        for row in rows:
+            self.format_row(row, self.transformer, data)
+        if not on_conflict:
+            self.jobs.append((f"COPY {table} ({names}) FROM STDIN", None, data))
+            return
+        if self._new_stage(stage, names):
+            self.jobs.append((f"DROP TABLE IF EXISTS {qn(stage)}", None, None))
+            self.jobs.append((f"CREATE TEMP TABLE {qn(stage)} AS SELECT {names} FROM {table} WITH NO DATA", None, None))  # noqa: S608 - names  # nosec B608
+        self.jobs.append((f"COPY {qn(stage)} ({names}) FROM STDIN", None, data))
+        # In key order, as every writer of the table takes its rows: two imports never wait on each other crosswise.
+        self.jobs.append((f"INSERT INTO {table} ({names}) SELECT {names} FROM {qn(stage)} ORDER BY {names} {on_conflict}", None, None))  # noqa: S608  # nosec B608
+        self.jobs.append((f"TRUNCATE {qn(stage)}", None, None))
+
+    def _stage(self, model, columns: list[str], rows: list, count: int, on_conflict: str) -> None:
+        """SQLite, on this thread while the second one is idle: a few rows straight in, else into the table's
+        temporary table, queuing the statement that moves them."""
+        qn = self.connection.ops.quote_name
+        table, names, stage = qn(model._meta.db_table), ", ".join(qn(c) for c in columns), f"bulk_{model._meta.db_table}"
+        values = ", ".join(["%s"] * len(columns))
         if count < DIRECT_ROWS and not self.jobs:
-            values = ", ".join(["%s"] * len(columns))
             self.cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({values}) {on_conflict}", rows)  # noqa: S608  # nosec B608
             return
         if self._new_stage(stage, names):
             self.cursor.execute(f"DROP TABLE IF EXISTS temp.{qn(stage)}")
             self.cursor.execute(f"CREATE TEMP TABLE {qn(stage)} AS SELECT {names} FROM main.{table} WHERE 0")  # noqa: S608  # nosec B608
         after = self.stages[stage][1]
-        values = ", ".join(["%s"] * len(columns))
         self.cursor.executemany(f"INSERT INTO temp.{qn(stage)} ({names}) VALUES ({values})", rows)  # noqa: S608  # nosec B608
         self.stages[stage][1] = after + count
         # "WHERE" before the upsert clause: SQLite's parser needs it there (an ON after FROM would read as a join's)
