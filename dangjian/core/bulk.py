@@ -5,7 +5,7 @@ generator.
 machine) and, on SQLite, Django caps an INSERT at 999 parameters (34 members a statement, so ~300 statements
 per 10,000 rows, each compiled anew). Here the values are converted the cheap way, once per column kind:
 dates and datetimes through the backend's adapters, plain text/number/boolean/foreign-key values as they
-are, anything else through `get_db_prep_save`; auto_now/auto_now_add fields get one timestamp per batch.
+are, anything else through `get_db_prep_save`; auto_now/auto_now_add fields get one timestamp per writer.
 The objects themselves were built by the usual code (`member_build` encrypts, hashes and masks), starting from
 `ModelTemplate`'s unsaved instances where thousands are built (the roster import, the benchmark's records).
 """

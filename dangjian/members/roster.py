@@ -13,10 +13,11 @@ Import, in steps that each touch the database a fixed number of times per chunk 
    their first membership periods and the chunk's counter changes (`tally_write`), then one audit entry that
    holds counts only (no personal data), in one transaction; on SQLite with a bigger page cache while it writes.
 4. `roster_import()` does 2 and 3 in one pass (`_import_in_one_pass`): each chunk is handed to the writer as
-   soon as its rows have passed, so the database writes it while the next rows are checked. The first bad row, or an ID number the
-   unique index finds already registered, rolls the pass back; then `validate_roster()` checks every row and
-   looks up the registered numbers (one query per 5,000), and `write_error_report()` gives the worker an .xlsx
-   of 行号 / 列 / 值 / 原因 with ID numbers and phones masked. (`save_roster()` saves rows validated that way.)
+   soon as its rows have passed, so the database writes it while the next rows are checked. The first bad row,
+   or an ID number the unique index finds already registered, rolls the pass back; then `validate_roster()`
+   checks every row and looks up the registered numbers (one query per 5,000), and `write_error_report()` gives
+   the worker an .xlsx of 行号 / 列 / 值 / 原因 with ID numbers and phones masked. (`save_roster()` saves rows
+   validated that way.)
 
 Row numbers are the ones the worker sees in Excel: the header is row 1, the first data row is row 2
 (a title row above the header shifts both, as it does in Excel).
@@ -876,7 +877,8 @@ def _save_rows(actor, rows: Iterable[ValidRow], *, count: int, file_format: str)
         while chunk := list(islice(rows, IMPORT_CHUNK)):
             if saved + len(chunk) > count:
                 raise ValueError(f"roster import: more than the {count} rows announced")
-            members = [new_member(r.data, r.id_number_digest, pk) for r, pk in zip(chunk, ids[saved:], strict=False)]
+            members = [new_member(r.data, r.id_number_digest, pk)
+                       for r, pk in zip(chunk, ids[saved : saved + len(chunk)], strict=True)]
             writer.insert(Member, members)
             writer.insert(MembershipPeriod, [
                 new_period(member_id=m.pk, organization_id=m.organization_id, org_path=m.org_path,
