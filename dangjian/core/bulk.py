@@ -212,7 +212,7 @@ class BulkWriter:
         """Drop the temporary tables (they would otherwise live as long as the connection). After an error the
         rollback drops them, and the next writer's DROP … IF EXISTS any that stayed."""
         qn = self.connection.ops.quote_name
-        schema = "" if self.postgresql else "temp."
+        schema = "pg_temp." if self.postgresql else "temp."
         for stage in self.stages:
             self.cursor.execute(f"DROP TABLE {schema}{qn(stage)}")
         self.stages.clear()
@@ -231,13 +231,14 @@ class BulkWriter:
         if not on_conflict:
             self.jobs.append((f"COPY {table} ({names}) FROM STDIN", None, data))
             return
+        temp = f"pg_temp.{qn(stage)}"  # named with its schema: never a table of the same name elsewhere
         if self._new_stage(stage, names):
-            self.jobs.append((f"DROP TABLE IF EXISTS {qn(stage)}", None, None))
+            self.jobs.append((f"DROP TABLE IF EXISTS {temp}", None, None))
             self.jobs.append((f"CREATE TEMP TABLE {qn(stage)} AS SELECT {names} FROM {table} WITH NO DATA", None, None))  # noqa: S608 - names  # nosec B608
-        self.jobs.append((f"COPY {qn(stage)} ({names}) FROM STDIN", None, data))
+        self.jobs.append((f"COPY {temp} ({names}) FROM STDIN", None, data))
         # In key order, as every writer of the table takes its rows: two imports never wait on each other crosswise.
-        self.jobs.append((f"INSERT INTO {table} ({names}) SELECT {names} FROM {qn(stage)} ORDER BY {names} {on_conflict}", None, None))  # noqa: S608  # nosec B608
-        self.jobs.append((f"TRUNCATE {qn(stage)}", None, None))
+        self.jobs.append((f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} ORDER BY {names} {on_conflict}", None, None))  # noqa: S608  # nosec B608
+        self.jobs.append((f"TRUNCATE {temp}", None, None))
 
     def _stage(self, model, columns: list[str], rows: list, count: int, on_conflict: str) -> None:
         """SQLite, on this thread while the second one is idle: a few rows straight in, else into the table's
