@@ -178,7 +178,7 @@ class BulkWriter:
             return
         qn, table = self.connection.ops.quote_name, self.connection.ops.quote_name(model._meta.db_table)
         sums = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in added)
-        on_conflict = f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {sums}"
+        on_conflict = f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {sums}"  # nosec B608 - names from the model
         self._prepare(model, columns, rows, len(rows), on_conflict=on_conflict)
 
     def flush(self) -> None:
