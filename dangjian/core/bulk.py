@@ -111,6 +111,14 @@ def bulk_writer(model):
         writer.cursor.close()
 
 
+def on_conflict_add(connection, model, conflict: list[str], added: list[str]) -> str:
+    """The upsert clause that adds a row's `added` columns to the existing row with the same `conflict` columns
+    (the counters' upsert: orgs.tallies.upsert and `BulkWriter.upsert`). Names from the model only."""
+    qn, table = connection.ops.quote_name, connection.ops.quote_name(model._meta.db_table)
+    sums = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in added)
+    return f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {sums}"  # nosec B608 - names from the model
+
+
 class BulkWriter:
     """Chunks of rows for one or several tables written by a second thread while this one prepares the next
     chunk: `insert` and `upsert` prepare a chunk's rows, `flush` hands them over. The roster import checks
@@ -176,10 +184,7 @@ class BulkWriter:
         where one with the same `conflict` columns exists (orgs.tallies: the counters)."""
         if not rows:
             return
-        qn, table = self.connection.ops.quote_name, self.connection.ops.quote_name(model._meta.db_table)
-        sums = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in added)
-        on_conflict = f"ON CONFLICT ({', '.join(qn(c) for c in conflict)}) DO UPDATE SET {sums}"  # nosec B608 - names from the model
-        self._prepare(model, columns, rows, len(rows), on_conflict=on_conflict)
+        self._prepare(model, columns, rows, len(rows), on_conflict=on_conflict_add(self.connection, model, conflict, added))
 
     def flush(self) -> None:
         """Hand the chunk to the second thread, once it is done with the previous one. SQLite: the chunk's rows are

@@ -611,7 +611,6 @@ class OrgLookup:
     """
 
     def __init__(self, actor, names: Iterable[str] | None = None, *, lock: bool = False):
-        self.actor = actor
         paths = actor.capability_paths("member.import")
         in_scope = Organization.objects.filter(subtree_q("path", paths)).order_by("path")
         if lock:  # the one-pass import: the organisations stay as loaded until its transaction ends

@@ -39,6 +39,8 @@ from django.apps import apps
 from django.db import connections, models, router, transaction
 from django.utils.module_loading import import_string
 
+from dangjian.core.bulk import on_conflict_add
+
 from .models import SEGMENT
 
 CHUNK = 10_000  # rows per executemany
@@ -101,8 +103,8 @@ def roll_up(model, deltas: Iterable[Delta]) -> dict[tuple, list[int]]:
     2.3–2.8 s for 100,000 members, now 1.0–1.1 s (bench/, issue 8; docs/performance.md §17): there nearly
     every (path, key) below is distinct, and the chains above merge level by level."""
     total: dict[tuple, list[int]] = {}
-    _add_into(total, (((path, *key), sums) for path, key, sums in deltas if path))  # "": a member who left the
-    # roster, or a root's own above the root: nowhere
+    # path "": a member who left the roster, or a root's own above the root: counted nowhere
+    _add_into(total, (((path, *key), sums) for path, key, sums in deltas if path))
     at_length: dict[int, list[tuple]] = defaultdict(list)
     for k in total:
         at_length[len(k[0])].append(k)
@@ -155,9 +157,7 @@ def upsert(model, totals: Mapping[tuple, list[int] | tuple], *, using: str | Non
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     columns = ["org_path", *keys, *sums]
-    conflict = ", ".join(qn(c) for c in ["org_path", *keys])
-    added = ", ".join(f"{qn(s)} = {table}.{qn(s)} + excluded.{qn(s)}" for s in sums)
-    update = f"ON CONFLICT ({conflict}) DO UPDATE SET {added}"  # noqa: S608 (names)  # nosec B608
+    update = on_conflict_add(connection, model, ["org_path", *keys], list(sums))
     insert = f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608 (names)  # nosec B608
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
